@@ -1,0 +1,136 @@
+import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { type DecisionRequest, type EscalationOutcome, type EscalationView, refusalCodes, type RefusalCode, type WithdrawRequest } from '../domain/escalation.js';
+import { fieldErrors } from '../domain/field-errors.js';
+import { escalationIdFor, type GateFailureInput, gateFailureSchema } from '../domain/gate-failure.js';
+import type { escalateGateFailure } from '../workflows/escalation.js';
+import { escalationWorkflowType } from '../workflows/input.js';
+import { decideUpdate, gateRecoveredSignal, stateQuery, withdrawUpdate } from '../workflows/messages.js';
+import { ChangeAuthor, EscalationDepth, EscalationState, Gate, Repository, Service, Severity } from '../workflows/search-attributes.js';
+import { DecisionRefusedError, EscalationNotFoundError, InvalidInputError } from './errors.js';
+
+export interface RaiseResult {
+  escalationId: string;
+  /** False when the idempotency key already had an escalation (running or ended): the event attached to it. */
+  started: boolean;
+}
+
+/**
+ * The typed library services use to raise gate failures and act on escalations.
+ * Every input is validated here; reviewer identities must come from the caller's credential.
+ */
+export class EscalatorClient {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+  ) {}
+
+  /** Starts the escalation for a gate failure, or attaches to the one its idempotency key already started. */
+  async raise(input: GateFailureInput): Promise<RaiseResult> {
+    const parsed = gateFailureSchema.safeParse(input);
+    if (!parsed.success) throw new InvalidInputError('invalid gate failure', fieldErrors(parsed.error));
+    const failure = parsed.data;
+    const escalationId = escalationIdFor(failure.idempotencyKey);
+    try {
+      await this.client.workflow.start<typeof escalateGateFailure>(escalationWorkflowType, {
+        workflowId: escalationId,
+        taskQueue: this.taskQueue,
+        args: [{ failure }],
+        // One escalation per key, ever: a re-delivered event never starts a second one, even after the first ended.
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: 'FAIL',
+        typedSearchAttributes: [
+          { key: Gate, value: failure.gate.name },
+          { key: Service, value: failure.service },
+          { key: Repository, value: failure.repository },
+          { key: Severity, value: failure.severity },
+          { key: ChangeAuthor, value: failure.change.author },
+          { key: EscalationState, value: 'starting' },
+          { key: EscalationDepth, value: 0 },
+        ],
+      });
+      return { escalationId, started: true };
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError) return { escalationId, started: false };
+      throw error;
+    }
+  }
+
+  /**
+   * Records a decision. The same `updateId` sent twice counts once. Throws `DecisionRefusedError`
+   * when the escalation refuses it, `EscalationNotFoundError` for an unknown id.
+   */
+  async decide(escalationId: string, request: DecisionRequest, options: { updateId?: string } = {}): Promise<EscalationView> {
+    return this.update(escalationId, () =>
+      this.handle(escalationId).executeUpdate(decideUpdate, { args: [request], ...(options.updateId ? { updateId: options.updateId } : {}) }),
+    );
+  }
+
+  /** Ends a running escalation as `withdrawn`. */
+  async withdraw(escalationId: string, request: WithdrawRequest, options: { updateId?: string } = {}): Promise<EscalationView> {
+    return this.update(escalationId, () =>
+      this.handle(escalationId).executeUpdate(withdrawUpdate, { args: [request], ...(options.updateId ? { updateId: options.updateId } : {}) }),
+    );
+  }
+
+  /** Tells the escalation its gate re-ran green; it ends as `recovered` unless it already ended. */
+  async reportRecovered(escalationId: string, pipelineRunId?: string): Promise<void> {
+    try {
+      await this.handle(escalationId).signal(gateRecoveredSignal, pipelineRunId ? { pipelineRunId } : {});
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) {
+        await this.assertExists(escalationId);
+        return; // already ended: a late "green" changes nothing
+      }
+      throw error;
+    }
+  }
+
+  /** The escalation's whole state, also after it ended. */
+  async status(escalationId: string): Promise<EscalationView> {
+    try {
+      return await this.handle(escalationId).query(stateQuery);
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw new EscalationNotFoundError(escalationId);
+      throw error;
+    }
+  }
+
+  /** Waits for the escalation's single outcome. */
+  async outcome(escalationId: string): Promise<EscalationOutcome> {
+    return this.handle(escalationId).result();
+  }
+
+  handle(escalationId: string): WorkflowHandle<typeof escalateGateFailure> {
+    return this.client.workflow.getHandle<typeof escalateGateFailure>(escalationId);
+  }
+
+  private async update(escalationId: string, send: () => Promise<EscalationView>): Promise<EscalationView> {
+    try {
+      return await send();
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && isRefusalCode(error.cause.type)) {
+        throw new DecisionRefusedError(error.cause.type, error.cause.message);
+      }
+      if (error instanceof WorkflowNotFoundError) {
+        // Updates cannot reach a closed workflow; tell "ended" apart from "never existed".
+        await this.assertExists(escalationId);
+        throw new DecisionRefusedError('EscalationEnded', 'the escalation has ended; decisions are no longer accepted');
+      }
+      throw error;
+    }
+  }
+
+  private async assertExists(escalationId: string): Promise<void> {
+    try {
+      await this.handle(escalationId).describe();
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw new EscalationNotFoundError(escalationId);
+      throw error;
+    }
+  }
+}
+
+function isRefusalCode(type: string | undefined | null): type is RefusalCode {
+  return refusalCodes.includes(type as RefusalCode);
+}

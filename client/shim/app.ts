@@ -1,0 +1,156 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import type { RefusalCode } from '../../domain/escalation.js';
+import { fieldErrors } from '../../domain/field-errors.js';
+import { decisionBodySchema, recoveredBodySchema, withdrawBodySchema } from '../../domain/request-bodies.js';
+import { DecisionRefusedError, EscalationNotFoundError, InvalidInputError } from '../errors.js';
+import type { EscalatorClient } from '../escalator-client.js';
+import { HttpError } from './http-error.js';
+import type { Identity, Scope, TokenRegistry } from './tokens.js';
+
+export interface ShimOptions {
+  escalator: EscalatorClient;
+  tokens: TokenRegistry;
+  /** Answers /healthz: resolves when Temporal is reachable. */
+  checkTemporal: () => Promise<void>;
+  logger?: boolean;
+}
+
+const refusalStatus: Record<RefusalCode, number> = {
+  EscalationEnded: 409,
+  NotAwaitedReviewer: 403,
+  AuthorCannotApprove: 403,
+  CommentRequired: 400,
+};
+
+const escalationIdPattern = /^escalation-[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$/;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    identity: Identity | undefined;
+  }
+}
+
+/**
+ * The HTTP shim for callers that are not Node services: raise gate failures, decide, withdraw,
+ * read status. Every route but /healthz needs a bearer token; the acting identity is the token's.
+ */
+export function buildShim(options: ShimOptions): FastifyInstance {
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 1_048_576 });
+  app.decorateRequest('identity', undefined);
+
+  app.setErrorHandler((error, request, reply) => {
+    const httpError = toHttpError(error);
+    if (httpError.status >= 500) request.log.error({ err: error }, 'request failed');
+    return sendError(reply, httpError);
+  });
+  app.setNotFoundHandler((request, reply) => sendError(reply, new HttpError(404, 'NotFound', `no route ${request.method} ${request.url}`)));
+
+  app.get('/healthz', async (_request, reply) => {
+    try {
+      await options.checkTemporal();
+      return { status: 'ok', temporal: 'reachable' };
+    } catch (error) {
+      return reply.code(503).send({ error: { code: 'TemporalUnreachable', message: String(error), details: null } });
+    }
+  });
+
+  app.addHook('onRequest', async (request) => {
+    if (request.url === '/healthz') return;
+    request.identity = authenticate(options.tokens, request.headers.authorization);
+  });
+
+  app.post('/v1/gate-failures', async (request, reply) => {
+    requireScope(request, 'raise');
+    const result = await options.escalator.raise(request.body as never);
+    return reply.code(result.started ? 201 : 200).send(result);
+  });
+
+  app.get('/v1/escalations/:id', async (request) => options.escalator.status(escalationIdOf(request)));
+
+  app.post('/v1/escalations/:id/decisions', async (request) => {
+    const identity = requireScope(request, 'decide');
+    const escalationId = escalationIdOf(request);
+    const body = parseBody(decisionBodySchema, request.body);
+    const updateId = idempotencyKeyOf(request);
+    return options.escalator.decide(
+      escalationId,
+      { reviewer: identity.id, decision: body.decision, channel: 'http', ...(body.comment ? { comment: body.comment } : {}) },
+      updateId ? { updateId: `decision:${identity.id}:${updateId}` } : {},
+    );
+  });
+
+  app.post('/v1/escalations/:id/withdraw', async (request) => {
+    const identity = requireScope(request, 'raise');
+    const escalationId = escalationIdOf(request);
+    const body = parseBody(withdrawBodySchema, request.body);
+    const updateId = idempotencyKeyOf(request);
+    return options.escalator.withdraw(escalationId, { by: identity.id, reason: body.reason }, updateId ? { updateId: `withdraw:${identity.id}:${updateId}` } : {});
+  });
+
+  app.post('/v1/escalations/:id/recovered', async (request, reply) => {
+    requireScope(request, 'raise');
+    const escalationId = escalationIdOf(request);
+    const body = parseBody(recoveredBodySchema, request.body ?? {});
+    await options.escalator.reportRecovered(escalationId, body.pipelineRunId);
+    return reply.code(202).send({ escalationId, accepted: true });
+  });
+
+  return app;
+}
+
+function authenticate(tokens: TokenRegistry, header: string | undefined): Identity {
+  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
+  if (!match) throw new HttpError(401, 'Unauthenticated', 'send a bearer token: Authorization: Bearer <token>');
+  const identity = tokens.identify(match[1]!);
+  if (!identity) throw new HttpError(401, 'Unauthenticated', 'the bearer token is not known');
+  return identity;
+}
+
+function requireScope(request: FastifyRequest, scope: Scope): Identity {
+  const identity = request.identity!;
+  if (!identity.scopes.has(scope) && !identity.scopes.has('admin')) {
+    throw new HttpError(403, 'Forbidden', `${identity.id} lacks the "${scope}" scope`);
+  }
+  return identity;
+}
+
+function escalationIdOf(request: FastifyRequest): string {
+  const { id } = request.params as { id: string };
+  if (!escalationIdPattern.test(id)) throw new HttpError(404, 'EscalationNotFound', `no escalation ${id}`);
+  return id;
+}
+
+function idempotencyKeyOf(request: FastifyRequest): string | undefined {
+  const key = request.headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(key)) {
+    throw new HttpError(400, 'InvalidInput', 'the Idempotency-Key header must be 1 to 200 visible ASCII characters', [{ path: 'headers.idempotency-key', message: 'invalid' }]);
+  }
+  return key;
+}
+
+function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+  const result = schema.safeParse(body);
+  if (!result.success) throw new HttpError(400, 'InvalidInput', 'the request body is invalid', fieldErrors(result.error));
+  return result.data;
+}
+
+function toHttpError(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  if (error instanceof InvalidInputError) return new HttpError(400, 'InvalidInput', error.message, error.fields);
+  if (error instanceof EscalationNotFoundError) return new HttpError(404, 'EscalationNotFound', error.message);
+  if (error instanceof DecisionRefusedError) {
+    return new HttpError(refusalStatus[error.code], error.code, error.message, error.code === 'CommentRequired' ? [{ path: 'comment', message: error.message }] : null);
+  }
+  const fastifyError = error as { statusCode?: number; code?: string; message?: string };
+  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    // Fastify's own refusals: malformed JSON, wrong content type, body too large.
+    return new HttpError(fastifyError.statusCode, fastifyError.code ?? 'BadRequest', fastifyError.message ?? 'bad request');
+  }
+  return new HttpError(500, 'Internal', 'an internal error occurred; it has been logged');
+}
+
+function sendError(reply: FastifyReply, error: HttpError): FastifyReply {
+  return reply.code(error.status).send({ error: { code: error.code, message: error.message, details: error.details } });
+}

@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+import { LineCounter, parseDocument } from 'yaml';
+import { formatPath } from './field-errors.js';
+import { type Policy, policySchema } from './policy.js';
+import { PolicyError, type PolicyProblem } from './policy-error.js';
+
+export interface ParsedPolicy {
+  policy: Policy;
+  /** `sha256:<hex>` of the file's bytes. */
+  version: string;
+}
+
+/**
+ * Parses and validates a policy's YAML text. Throws `PolicyError` naming `file`, the path inside
+ * the document, its line and column, and the problem.
+ */
+export function parsePolicy(text: string, file: string): ParsedPolicy {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    throw new PolicyError(
+      file,
+      document.errors.map((error) => {
+        const at = error.linePos?.[0];
+        return { path: '(syntax)', message: error.message.split('\n')[0]!, ...(at ? { line: at.line, column: at.col } : {}) };
+      }),
+    );
+  }
+  const result = policySchema.safeParse(document.toJS());
+  if (!result.success) {
+    const problems: PolicyProblem[] = result.error.issues.map((issue) => {
+      const node = nearestNode(document, issue.path);
+      const position = node?.range ? lineCounter.linePos(node.range[0]) : undefined;
+      return { path: formatPath(issue.path) || '(root)', message: issue.message, ...(position ? { line: position.line, column: position.col } : {}) };
+    });
+    throw new PolicyError(file, problems);
+  }
+  return { policy: result.data, version: `sha256:${createHash('sha256').update(text).digest('hex')}` };
+}
+
+/** The node at `path`, or its closest existing ancestor (a missing key is reported where its parent is). */
+function nearestNode(document: ReturnType<typeof parseDocument>, path: ReadonlyArray<PropertyKey>): { range?: [number, number, number] | null } | undefined {
+  for (let length = path.length; length >= 0; length--) {
+    const node = document.getIn(path.slice(0, length) as unknown[], true) as { range?: [number, number, number] | null } | undefined;
+    if (node && typeof node === 'object' && 'range' in node) return node;
+  }
+  return undefined;
+}

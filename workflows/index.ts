@@ -1,0 +1,1 @@
+export { escalateGateFailure } from './escalation.js';
