@@ -16,7 +16,7 @@ export interface ParsedPolicy {
  */
 export function parsePolicy(text: string, file: string): ParsedPolicy {
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const document = parseDocument(text, { lineCounter, uniqueKeys: true });
   if (document.errors.length > 0) {
     throw new PolicyError(
       file,

@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { planFor } from '../../domain/escalation-plan.js';
+import { PolicyError } from '../../domain/policy-error.js';
+import { parsePolicy } from '../../domain/policy-parser.js';
+import { sequentialPolicy } from '../helpers/policies.js';
+
+function problemsOf(yaml: string): PolicyError['problems'] {
+  try {
+    parsePolicy(yaml, 'team-policy.yaml');
+  } catch (error) {
+    expect(error).toBeInstanceOf(PolicyError);
+    return (error as PolicyError).problems;
+  }
+  throw new Error('expected the policy to be refused');
+}
+
+const minimal = (gates: string, extra = '') => `version: 1
+people:
+  alice: { email: alice@example.com }
+${extra}gates:
+${gates}`;
+
+describe('policy parser', () => {
+  it('loads the example policy the stack ships with', () => {
+    const { policy, version } = parsePolicy(readFileSync('policies/example.yaml', 'utf8'), 'policies/example.yaml');
+    expect(version).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(Object.keys(policy.gates)).toEqual(['security-scan', 'integration-tests', '*']);
+    expect(planFor(policy, 'security-scan')).toMatchObject({ requireComment: 'always', steps: [{ reviewers: ['alice'], backup: ['bob'], timeoutMs: 3_600_000 }, { reviewers: ['dana'], backup: [] }] });
+  });
+
+  it('converts readable durations to milliseconds and resolves backups from people', () => {
+    const { policy } = parsePolicy(sequentialPolicy({ chainTimeout: '90s', fastTimeout: '2h' }), 'p.yaml');
+    const plan = planFor(policy, 'integration-tests')!;
+    expect(plan.steps[0]).toEqual({ reviewers: ['alice'], backup: ['bob'], timeoutMs: 90_000 });
+    expect(plan.tiers).toEqual([
+      { name: 'team-leads', reviewers: ['lead'], timeoutMs: 7_200_000 },
+      { name: 'seniors', reviewers: ['senior'], timeoutMs: 7_200_000 },
+    ]);
+    expect(plan.people.alice!.aliases).toEqual(['alice', 'alice@example.com', 'alice-gh']);
+  });
+
+  it('falls back to the "*" gate and returns nothing when there is none', () => {
+    const { policy } = parsePolicy(sequentialPolicy(), 'p.yaml');
+    expect(planFor(policy, 'lint')?.gateKey).toBe('*');
+    const { policy: strict } = parsePolicy(minimal('  build: { model: sequential, chain: [{ reviewers: [alice], timeout: 1h }] }\n'), 'p.yaml');
+    expect(planFor(strict, 'lint')).toBeUndefined();
+  });
+
+  it('names the file, path, line and column of a bad duration', () => {
+    const yaml = minimal('  build:\n    model: sequential\n    chain:\n      - { reviewers: [alice], timeout: soon }\n');
+    expect(problemsOf(yaml)).toEqual([{ path: 'gates.build.chain[0].timeout', message: '"soon" is not a positive duration such as 30s, 15m, 2h or 1d', line: 8, column: 40 }]);
+    expect(() => parsePolicy(yaml, 'team-policy.yaml')).toThrow(/team-policy\.yaml:8:40 at gates\.build\.chain\[0\]\.timeout/);
+  });
+
+  it('refuses references to people, tiers and pools that do not exist', () => {
+    const yaml = minimal('  build: { model: sequential, chain: [{ reviewers: [alice, zed], timeout: 1h }], escalateTo: [nope] }\n');
+    expect(problemsOf(yaml).map((p) => [p.path, p.message])).toEqual([
+      ['gates.build.escalateTo[0]', 'refers to tier "nope", which is not under tiers'],
+      ['gates.build.chain[0].reviewers[1]', 'refers to "zed", who is not under people'],
+    ]);
+  });
+
+  it('refuses a tier listed twice, since the escalation would return to it', () => {
+    const yaml = minimal('  build: { model: sequential, chain: [{ reviewers: [alice], timeout: 1h }], escalateTo: [leads, leads] }\n', 'tiers:\n  leads: { reviewers: [alice], timeout: 1h }\n');
+    expect(problemsOf(yaml)).toEqual([expect.objectContaining({ path: 'gates.build.escalateTo[1]', message: 'tier "leads" is listed twice: an escalation must not return to a tier' })]);
+  });
+
+  it('refuses a person who is their own backup', () => {
+    const yaml = `version: 1\npeople:\n  alice: { email: alice@example.com, backup: alice }\ngates: {}\n`;
+    expect(problemsOf(yaml)).toEqual([expect.objectContaining({ path: 'people.alice.backup', message: 'a person cannot be their own backup' })]);
+  });
+
+  it('describes parallel and dynamic gates but refuses to run them in this version', () => {
+    const yaml = minimal('  perf:\n    model: parallel\n    reviewers: [alice]\n    quorum: { approve: 1 }\n    decideWithin: 1h\n');
+    expect(problemsOf(yaml)).toEqual([expect.objectContaining({ path: 'gates.perf.model', message: expect.stringContaining('model "parallel" is not available in this version') })]);
+  });
+
+  it('refuses unknown keys, wrong types and YAML syntax errors with positions', () => {
+    expect(problemsOf(minimal('  build: { model: sequential, chain: [{ reviewers: [alice], timeout: 1h }], maxDepht: 2 }\n'))).toEqual([
+      expect.objectContaining({ path: 'gates.build', message: expect.stringContaining('maxDepht'), line: 5 }),
+    ]);
+    expect(problemsOf('version: 2\npeople: {}\ngates: {}\n').map((p) => p.path)).toEqual(['version', 'people']);
+    expect(problemsOf('version: 1\npeople: [alice\n')).toEqual([expect.objectContaining({ path: '(syntax)', line: expect.any(Number) })]);
+  });
+});
