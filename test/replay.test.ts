@@ -1,0 +1,30 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, inject, it } from 'vitest';
+
+const historiesDir = new URL('./fixtures/histories/', import.meta.url);
+
+describe('recorded histories', () => {
+  it('replay without a nondeterminism error on the current workflow code', async () => {
+    const files = (await readdir(historiesDir)).filter((name) => name.endsWith('.json')).sort();
+    expect(files).toEqual([
+      'no-policy-blocked.json',
+      'sequential-exhausted-rollback.json',
+      'sequential-passed.json',
+      'sequential-recovered.json',
+      'sequential-rejected.json',
+      'sequential-withdrawn.json',
+    ]);
+    async function* histories() {
+      for (const file of files) {
+        yield { workflowId: file, history: historyFromJSON(JSON.parse(await readFile(new URL(file, historiesDir), 'utf8'))) };
+      }
+    }
+    const results: Array<{ workflowId: string; error: unknown }> = [];
+    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: inject('workflowBundlePath') } }, histories())) {
+      results.push({ workflowId: result.workflowId, error: result.error });
+    }
+    expect(results).toEqual(files.map((workflowId) => ({ workflowId, error: undefined })));
+  });
+});
