@@ -1,4 +1,4 @@
-import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { type DecisionRequest, type EscalationOutcome, type EscalationView, refusalCodes, type RefusalCode, type WithdrawRequest } from '../domain/escalation.js';
 import { fieldErrors } from '../domain/field-errors.js';

@@ -29,7 +29,7 @@ describe('HTTP shim over real HTTP', () => {
         { identity: 'carol', scopes: ['decide'], token: tokens.carol },
         { identity: 'mallory', scopes: ['decide'], token: tokens.mallory },
       ]),
-      checkTemporal: async () => void (await env.client.connection.healthService.check({})),
+      checkTemporal: async () => void (await env.connection.healthService.check({})),
     });
     await shim.listen({ host: '127.0.0.1', port: 0 });
     baseUrl = `http://127.0.0.1:${(shim.server.address() as AddressInfo).port}`;

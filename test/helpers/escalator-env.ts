@@ -14,6 +14,7 @@ import { startSmtpSink, type SmtpSink } from './smtp-sink.js';
 export interface EscalatorEnv {
   escalator: EscalatorClient;
   client: Client;
+  connection: Connection;
   smtp: SmtpSink;
   taskQueue: string;
   policyFile: string;
@@ -54,6 +55,7 @@ export async function startEscalator(policyYaml: string): Promise<EscalatorEnv> 
   return {
     escalator: new EscalatorClient(client, taskQueue),
     client,
+    connection,
     smtp,
     taskQueue,
     policyFile,

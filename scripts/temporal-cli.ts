@@ -1,0 +1,330 @@
+/**
+ * Locates (or builds) the Temporal CLI that `scripts/dev-server.ts` runs as `temporal server start-dev`.
+ *
+ * Lookup order of {@link ensureTemporalCli}:
+ *   1. `$TEMPORAL_CLI_PATH` (must point to an executable, otherwise this fails loudly);
+ *   2. `temporal` on `$PATH`;
+ *   3. the versioned cache `${XDG_CACHE_HOME:-~/.cache}/escalator/temporal-cli/<version>/temporal`;
+ *   4. a CLI previously downloaded into that same directory by the Temporal SDK (see the dev-server fallback);
+ *   5. if `go` is on `$PATH`: `go install github.com/temporalio/cli/cmd/temporal@v<version>` with GOBIN = the cache
+ *      dir, under an exclusive lock so concurrent callers build only once;
+ *   6. otherwise a {@link TemporalCliUnavailableError} is thrown.
+ *
+ * There is no public, supported SDK API that only downloads the CLI: `@temporalio/core-bridge` is marked internal, and
+ * the only public entry point, `TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'cached-download' } } })`
+ * from `@temporalio/testing`, downloads the CLI *and starts a server*. So the "no Go, but internet" fallback lives in
+ * `scripts/dev-server.ts`, which catches {@link TemporalCliUnavailableError} and starts the server through the SDK
+ * (downloading CLI {@link TEMPORAL_CLI_SDK_DOWNLOAD_VERSION} into {@link temporalCliCacheDir}). Step 4 above then
+ * reuses that download on later runs.
+ *
+ * Run directly (`tsx scripts/temporal-cli.ts`) it prints the absolute path of the binary on stdout (progress on stderr).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { constants as fsConstants, realpathSync } from 'node:fs';
+import { access, mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { homedir, hostname } from 'node:os';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+/** The one place the Temporal CLI version is pinned. */
+export const TEMPORAL_CLI_VERSION = '1.5.1';
+
+/** Version string the SDK's `cached-download` executable expects (`https://temporal.download/cli/<version>`). */
+export const TEMPORAL_CLI_SDK_DOWNLOAD_VERSION = `v${TEMPORAL_CLI_VERSION}`;
+
+const GO_PACKAGE = `github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSION}`;
+const GO_LDFLAGS = `-X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION}`;
+
+/** A lock whose owner has not refreshed it for this long is considered abandoned. */
+const LOCK_STALE_MS = 2 * 60_000;
+const LOCK_HEARTBEAT_MS = 10_000;
+
+/** Thrown when no CLI is installed and it cannot be built because Go is not available. */
+export class TemporalCliUnavailableError extends Error {
+  readonly code = 'TEMPORAL_CLI_UNAVAILABLE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'TemporalCliUnavailableError';
+  }
+}
+
+/** `${XDG_CACHE_HOME or ~/.cache}/escalator/temporal-cli/<version>` */
+export function temporalCliCacheDir(): string {
+  const xdg = process.env.XDG_CACHE_HOME;
+  const base = xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache');
+  return join(base, 'escalator', 'temporal-cli', TEMPORAL_CLI_VERSION);
+}
+
+/** Where `go install` puts the binary. */
+export function cachedTemporalCliPath(): string {
+  return join(temporalCliCacheDir(), process.platform === 'win32' ? 'temporal.exe' : 'temporal');
+}
+
+/** Where the SDK's `cached-download` puts the binary when given `downloadDir: temporalCliCacheDir()`. */
+export function sdkDownloadedTemporalCliPath(): string {
+  const ext = process.platform === 'win32' ? '.exe' : '';
+  return join(temporalCliCacheDir(), `temporal-${TEMPORAL_CLI_SDK_DOWNLOAD_VERSION}${ext}`);
+}
+
+const defaultLog = (msg: string): void => {
+  process.stderr.write(`[temporal-cli] ${msg}\n`);
+};
+
+export async function ensureTemporalCli(log: (msg: string) => void = defaultLog): Promise<string> {
+  // 1. Explicit override.
+  const fromEnv = process.env.TEMPORAL_CLI_PATH;
+  if (fromEnv) {
+    const path = resolve(fromEnv);
+    if (!(await isExecutableFile(path))) {
+      throw new Error(`TEMPORAL_CLI_PATH=${fromEnv} is not an executable file`);
+    }
+    return path;
+  }
+
+  // 2. Already installed on PATH.
+  const onPath = await findOnPath(process.platform === 'win32' ? 'temporal.exe' : 'temporal');
+  if (onPath) {
+    const version = await cliVersion(onPath);
+    if (version !== undefined) {
+      if (!version.includes(TEMPORAL_CLI_VERSION)) {
+        log(`using ${onPath} (${version}); the project pins ${TEMPORAL_CLI_VERSION}`);
+      }
+      return onPath;
+    }
+    log(`ignoring ${onPath}: \`temporal --version\` failed`);
+  }
+
+  // 3./4. Cached from an earlier build or SDK download.
+  const cached = await findCached();
+  if (cached) return cached;
+
+  // 5. Build with Go.
+  const go = await findOnPath(process.platform === 'win32' ? 'go.exe' : 'go');
+  if (!go) {
+    throw new TemporalCliUnavailableError(
+      `Temporal CLI ${TEMPORAL_CLI_VERSION} not found (checked $TEMPORAL_CLI_PATH, $PATH, ${cachedTemporalCliPath()}) ` +
+        `and \`go\` is not on PATH to build it. Install Go (then re-run), install the CLI yourself and set ` +
+        `TEMPORAL_CLI_PATH, or let scripts/dev-server.ts download it through the Temporal SDK (needs internet).`,
+    );
+  }
+
+  const dir = temporalCliCacheDir();
+  await mkdir(dir, { recursive: true });
+  return await withLock(join(dir, '.build.lock'), log, async () => {
+    // Someone else may have finished the build while we waited for the lock.
+    const builtMeanwhile = await findCached();
+    if (builtMeanwhile) return builtMeanwhile;
+    await goInstall(go, dir, log);
+    const bin = cachedTemporalCliPath();
+    const version = await cliVersion(bin);
+    if (version === undefined) throw new Error(`go install finished but ${bin} does not run`);
+    log(`installed ${bin} (${version})`);
+    return bin;
+  });
+}
+
+async function findCached(): Promise<string | undefined> {
+  for (const bin of [cachedTemporalCliPath(), sdkDownloadedTemporalCliPath()]) {
+    if (!(await isExecutableFile(bin))) continue;
+    // A half-written binary (interrupted build) fails here and gets rebuilt.
+    const version = await cliVersion(bin);
+    if (version?.includes(TEMPORAL_CLI_VERSION)) return bin;
+  }
+  return undefined;
+}
+
+async function goInstall(go: string, gobin: string, log: (msg: string) => void): Promise<void> {
+  const args = ['install', '-v', '-ldflags', GO_LDFLAGS, GO_PACKAGE];
+  log(`building Temporal CLI ${TEMPORAL_CLI_VERSION} with Go (several minutes on a cold cache)`);
+  log(`GOBIN=${gobin} ${go} ${args.map((a) => (a.includes(' ') ? JSON.stringify(a) : a)).join(' ')}`);
+  const started = Date.now();
+  const child = spawn(go, args, {
+    cwd: gobin, // outside any Go module/workspace of the caller
+    env: { ...process.env, GOBIN: gobin },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+
+  // `go install -v` prints one line per compiled package (~1000 here): summarize those, pass the rest through.
+  const tail: string[] = [];
+  let compiled = 0;
+  let lastPackage = '';
+  const onLine = (line: string): void => {
+    if (!line.trim()) return;
+    tail.push(line);
+    if (tail.length > 40) tail.shift();
+    if (/^[\w.-]+(\/[\w.@~+-]+)*$/.test(line)) {
+      compiled++;
+      lastPackage = line;
+    } else {
+      log(line);
+    }
+  };
+  splitLines(child.stdout, onLine);
+  splitLines(child.stderr, onLine);
+  const progress = setInterval(() => {
+    log(`… ${formatDuration(Date.now() - started)} elapsed, ${compiled} packages compiled${lastPackage ? ` (${lastPackage})` : ''}`);
+  }, 15_000);
+
+  try {
+    const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res, rej) => {
+      child.once('error', rej);
+      child.once('close', (c, s) => res({ code: c, signal: s }));
+    });
+    if (code !== 0) {
+      throw new Error(
+        `go install ${GO_PACKAGE} failed (${signal ? `signal ${signal}` : `exit code ${code}`}) after ` +
+          `${formatDuration(Date.now() - started)}:\n${tail.join('\n')}`,
+      );
+    }
+  } finally {
+    clearInterval(progress);
+  }
+  log(`built Temporal CLI ${TEMPORAL_CLI_VERSION} in ${formatDuration(Date.now() - started)} (${compiled} packages compiled)`);
+}
+
+// --- exclusive lock: mkdir is atomic; the owner keeps the directory's mtime fresh -------------------------------------
+
+interface LockOwner {
+  pid: number;
+  hostname: string;
+  startedAt: string;
+}
+
+async function withLock<T>(lockDir: string, log: (msg: string) => void, fn: () => Promise<T>): Promise<T> {
+  let lastNotice = 0;
+  for (;;) {
+    try {
+      await mkdir(lockDir);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const owner = await readLockOwner(lockDir);
+    if (await isLockStale(lockDir, owner)) {
+      log(`removing stale lock ${lockDir}${owner ? ` (pid ${owner.pid} on ${owner.hostname})` : ''}`);
+      await rm(lockDir, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() - lastNotice > 30_000) {
+      lastNotice = Date.now();
+      log(`waiting for another build of the Temporal CLI${owner ? ` (pid ${owner.pid} on ${owner.hostname})` : ''} to finish`);
+    }
+    await sleep(1000);
+  }
+
+  const owner: LockOwner = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString() };
+  await writeFile(join(lockDir, 'owner.json'), JSON.stringify(owner));
+  const heartbeat = setInterval(() => {
+    const now = new Date();
+    utimes(lockDir, now, now).catch(() => undefined);
+  }, LOCK_HEARTBEAT_MS);
+  heartbeat.unref();
+  try {
+    return await fn();
+  } finally {
+    clearInterval(heartbeat);
+    await rm(lockDir, { recursive: true, force: true });
+  }
+}
+
+async function readLockOwner(lockDir: string): Promise<LockOwner | undefined> {
+  try {
+    return JSON.parse(await readFile(join(lockDir, 'owner.json'), 'utf8')) as LockOwner;
+  } catch {
+    return undefined; // not written yet, or the lock was just released
+  }
+}
+
+async function isLockStale(lockDir: string, owner: LockOwner | undefined): Promise<boolean> {
+  if (owner && owner.hostname === hostname() && !isPidAlive(owner.pid)) return true;
+  try {
+    return Date.now() - (await stat(lockDir)).mtimeMs > LOCK_STALE_MS;
+  } catch {
+    return false; // released meanwhile; the next mkdir will tell
+  }
+}
+
+function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+// --- helpers ------------------------------------------------------------------------------------------------------
+
+async function isExecutableFile(path: string): Promise<boolean> {
+  try {
+    await access(path, fsConstants.X_OK);
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+async function findOnPath(name: string): Promise<string | undefined> {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = resolve(dir, name);
+    if (await isExecutableFile(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** First line of `temporal --version`, or undefined if it does not run. */
+async function cliVersion(bin: string): Promise<string | undefined> {
+  try {
+    const { stdout } = await promisify(execFile)(bin, ['--version'], { timeout: 30_000 });
+    return stdout.trim().split('\n')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+function splitLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let buffered = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buffered += chunk;
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) onLine(line.replace(/\r$/, ''));
+  });
+  stream.on('end', () => {
+    if (buffered) onLine(buffered);
+  });
+}
+
+function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function isMain(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(resolve(entry)) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  ensureTemporalCli().then(
+    (path) => {
+      process.stdout.write(`${path}\n`);
+    },
+    (err: unknown) => {
+      process.stderr.write(`[temporal-cli] ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
