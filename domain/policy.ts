@@ -147,8 +147,9 @@ export type CommentRule = z.output<typeof commentRule>;
 /** Models this version runs; the schema already describes the others so policies can be written ahead. */
 export const runnableModels: ReadonlySet<PolicyGate['model']> = new Set(['sequential']);
 
-function checkReferences(policy: z.output<z.ZodObject<any>>, ctx: z.RefinementCtx): void {
-  const p = policy as unknown as Policy;
+// Typed loosely because it runs inside the schema that defines `Policy`.
+function checkReferences(policy: object, ctx: z.RefinementCtx): void {
+  const p = policy as Policy;
   const person = (id: string, path: PropertyKey[]) => {
     if (!(id in p.people)) ctx.addIssue({ code: 'custom', path, message: `refers to "${id}", who is not under people` });
   };
