@@ -2,11 +2,13 @@ import { readdir, readFile } from 'node:fs/promises';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
+import { quietRuntime } from './helpers/quiet-runtime.js';
 
 const historiesDir = new URL('./fixtures/histories/', import.meta.url);
 
 describe('recorded histories', () => {
   it('replay without a nondeterminism error on the current workflow code', async () => {
+    quietRuntime();
     const files = (await readdir(historiesDir)).filter((name) => name.endsWith('.json')).sort();
     expect(files).toEqual([
       'no-policy-blocked.json',

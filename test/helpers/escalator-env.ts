@@ -3,12 +3,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { EscalatorClient } from '../../client/escalator-client.js';
 import type { EscalationOutcome } from '../../domain/escalation.js';
 import { workerConfigFrom } from '../../worker/config.js';
 import { createEscalatorWorker } from '../../worker/create-worker.js';
+import { quietRuntime } from './quiet-runtime.js';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.js';
 
 export interface EscalatorEnv {
@@ -80,11 +81,3 @@ async function stopWorker(worker: Worker, running: Promise<void>): Promise<void>
   await running;
 }
 
-let runtimeInstalled = false;
-
-/** Worker state changes at INFO drown test output; keep warnings and errors. */
-function quietRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-}
