@@ -25,7 +25,7 @@ RUN npm ci --omit=dev --ignore-scripts=false --strict-allow-scripts && npm cache
 # ---- runtime
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 ENV NODE_ENV=production \
-    ESCALATOR_AUDIT_FILE=/var/lib/escalator/outcomes.jsonl
+    ESCALATOR_OUTCOMES_FILE=/var/lib/escalator/outcomes.sqlite
 WORKDIR /app
 # Everything under /app stays root-owned: the node user can read the code but not change it.
 COPY --from=deps /app/node_modules ./node_modules

@@ -7,7 +7,8 @@ export default defineConfig({
     globalSetup: ['test/global-setup.ts'],
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
-    hookTimeout: 180_000,
+    // The first run on a fresh machine may install PostgreSQL with apt-get in the global setup.
+    hookTimeout: 600_000,
     // Two cores: more parallel files only queue behind the one dev server.
     maxWorkers: 2,
   },

@@ -16,8 +16,9 @@ export function createReviewerEmailer(transport: Transporter, settings: EmailSet
   return async function emailReviewer(email: ReviewerEmail): Promise<{ messageId: string }> {
     const { failure } = email;
     const statusUrl = `${settings.publicUrl.replace(/\/$/, '')}/v1/escalations/${encodeURIComponent(email.escalationId)}`;
-    const subject = `[Escalator] ${failure.severity}: ${failure.gate.name} failed on ${failure.service} — your decision (step ${email.step + 1} of ${email.stepCount})`;
+    const subject = subjectOf(email);
     const text = [
+      ...introOf(email),
       `${failure.gate.name} (${failure.gate.kind}) failed on ${failure.service} in ${failure.repository}.`,
       '',
       `Change: ${failure.change.title} (${failure.change.sha.slice(0, 12)}) by ${failure.change.author}`,
@@ -25,9 +26,7 @@ export function createReviewerEmailer(transport: Transporter, settings: EmailSet
       `Pipeline run ${failure.pipelineRun.id}: ${failure.pipelineRun.url}`,
       `Severity: ${failure.severity}${failure.hotfix ? ', hotfix' : ''}${failure.rollback ? ', rollback' : ''}`,
       '',
-      `You are asked ${stageText(email.stage)} at step ${email.step + 1} of ${email.stepCount}. Decide before ${email.deadline};`,
-      'after that the step is handed on.',
-      email.alsoAsked.length ? `Also asked: ${email.alsoAsked.join(', ')}.` : 'Nobody else is asked at this step.',
+      ...askOf(email),
       '',
       `Escalation ${email.escalationId}: ${statusUrl}`,
       `Decide: POST ${statusUrl}/decisions with {"decision":"approve"} or {"decision":"reject","comment":"…"} and your token.`,
@@ -51,6 +50,33 @@ export function createReviewerEmailer(transport: Transporter, settings: EmailSet
     }
     return { messageId: email.messageId };
   };
+}
+
+function subjectOf(email: ReviewerEmail): string {
+  const { failure } = email;
+  const what = `${failure.severity}: ${failure.gate.name} failed on ${failure.service}`;
+  if (email.purpose === 'review-override') return `[Escalator] break-glass override to review — ${what}`;
+  const reminder = email.purpose === 'reminder' ? 'reminder: ' : '';
+  if (email.model === 'parallel') return `[Escalator] ${reminder}${what} — your vote${email.primary === email.reviewer.id ? ' (you are primary)' : ''}`;
+  return `[Escalator] ${reminder}${what} — your decision (step ${email.step + 1} of ${email.stepCount})`;
+}
+
+function introOf(email: ReviewerEmail): string[] {
+  if (email.purpose !== 'review-override' || !email.override) return [];
+  return [`${email.override.by} broke the glass and overrode this gate: "${email.override.justification}".`, 'Please review the override; it is flagged for postmortem.', ''];
+}
+
+function askOf(email: ReviewerEmail): string[] {
+  if (email.purpose === 'review-override') return [];
+  const deadline = email.deadline ? ` Decide before ${email.deadline}.` : '';
+  if (email.model === 'parallel') {
+    const primary = email.primary === email.reviewer.id ? 'You are the primary reviewer: please act first.' : `The primary reviewer is ${email.primary}; do not wait for them.`;
+    return [`You are asked to vote (approve or reject) together with: ${email.alsoAsked.join(', ') || 'nobody else'}.${deadline}`, primary];
+  }
+  return [
+    `You are asked ${stageText(email.stage)} at step ${email.step + 1} of ${email.stepCount}.${deadline} After that the step is handed on.`,
+    email.alsoAsked.length ? `Also asked: ${email.alsoAsked.join(', ')}.` : 'Nobody else is asked at this step.',
+  ];
 }
 
 function stageText(stage: ReviewerEmail['stage']): string {

@@ -1,16 +1,27 @@
+import type { RoutingScore } from '../domain/escalation.js';
+import type { DynamicPlan } from '../domain/escalation-plan.js';
 import type { GateFailure } from '../domain/gate-failure.js';
 import type { Stage } from '../domain/sequential-chain.js';
 
-/** One email asking one reviewer for a decision. `messageId` is chosen by the workflow, so retries reuse it. */
+/** Why a reviewer gets an email. */
+export type EmailPurpose = 'decide' | 'reminder' | 'review-override';
+
+/** One email to one reviewer. `messageId` is chosen by the workflow, so retries reuse it. */
 export interface ReviewerEmail {
   escalationId: string;
   messageId: string;
+  purpose: EmailPurpose;
   reviewer: { id: string; name: string; email: string };
+  model: 'sequential' | 'parallel' | 'dynamic';
   step: number;
   stepCount: number;
   stage: Stage;
-  deadline: string;
+  deadline: string | null;
   alsoAsked: string[];
+  /** Parallel: the one named as expected to act first (never "someone else will"). */
+  primary: string | null;
+  /** review-override: who broke the glass and why. */
+  override?: { by: string; justification: string };
   failure: GateFailure;
 }
 
@@ -21,4 +32,22 @@ export interface RollbackRequest {
   idempotencyKey: string;
   reason: string;
   failure: GateFailure;
+}
+
+/** What the routing activity needs: the dynamic part of the plan, the failure and the moment. */
+export interface RoutingRequest {
+  escalationId: string;
+  failure: GateFailure;
+  plan: Pick<DynamicPlan, 'gateKey' | 'candidates' | 'routeBy' | 'pick' | 'codeowners' | 'coldStart' | 'people' | 'facts'>;
+  at: string;
+}
+
+export interface RoutingDecision {
+  /** Too little history: the cold-start model runs instead of routing. */
+  coldStart: boolean;
+  reason: string;
+  chosen: string[];
+  /** Every candidate, best first: the order of the sequential fallback. */
+  ranked: string[];
+  scores: RoutingScore[];
 }

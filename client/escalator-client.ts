@@ -1,11 +1,21 @@
 import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { type DecisionRequest, type EscalationOutcome, type EscalationView, refusalCodes, type RefusalCode, type WithdrawRequest } from '../domain/escalation.js';
+import {
+  type AcknowledgeRequest,
+  type BreakGlassRequest,
+  type DecisionRequest,
+  type EscalationOutcome,
+  type EscalationView,
+  type ReassignRequest,
+  refusalCodes,
+  type RefusalCode,
+  type WithdrawRequest,
+} from '../domain/escalation.js';
 import { fieldErrors } from '../domain/field-errors.js';
 import { escalationIdFor, type GateFailureInput, gateFailureSchema } from '../domain/gate-failure.js';
 import type { escalateGateFailure } from '../workflows/escalation.js';
 import { escalationWorkflowType } from '../workflows/input.js';
-import { decideUpdate, gateRecoveredSignal, stateQuery, withdrawUpdate } from '../workflows/messages.js';
+import { acknowledgeUpdate, breakGlassUpdate, decideUpdate, gateRecoveredSignal, reassignUpdate, stateQuery, withdrawUpdate } from '../workflows/messages.js';
 import { ChangeAuthor, EscalationDepth, EscalationState, Gate, Repository, Service, Severity } from '../workflows/search-attributes.js';
 import { DecisionRefusedError, EscalationNotFoundError, InvalidInputError } from './errors.js';
 
@@ -64,6 +74,21 @@ export class EscalatorClient {
     return this.update(escalationId, () =>
       this.handle(escalationId).executeUpdate(decideUpdate, { args: [request], ...(options.updateId ? { updateId: options.updateId } : {}) }),
     );
+  }
+
+  /** An awaited reviewer acknowledges ("on it"); stops the re-notification rounds. */
+  async acknowledge(escalationId: string, request: AcknowledgeRequest, options: { updateId?: string } = {}): Promise<EscalationView> {
+    return this.update(escalationId, () => this.handle(escalationId).executeUpdate(acknowledgeUpdate, { args: [request], ...(options.updateId ? { updateId: options.updateId } : {}) }));
+  }
+
+  /** Hands the escalation to someone else (by an awaited reviewer or a tier lead); counts towards depth. */
+  async reassign(escalationId: string, request: ReassignRequest, options: { updateId?: string } = {}): Promise<EscalationView> {
+    return this.update(escalationId, () => this.handle(escalationId).executeUpdate(reassignUpdate, { args: [request], ...(options.updateId ? { updateId: options.updateId } : {}) }));
+  }
+
+  /** Break-glass: an immediate override by a holder of the role, logged and flagged for review. */
+  async breakGlass(escalationId: string, request: BreakGlassRequest, options: { updateId?: string } = {}): Promise<EscalationView> {
+    return this.update(escalationId, () => this.handle(escalationId).executeUpdate(breakGlassUpdate, { args: [request], ...(options.updateId ? { updateId: options.updateId } : {}) }));
   }
 
   /** Ends a running escalation as `withdrawn`. */

@@ -1,4 +1,7 @@
-import type { CommentRule, ExhaustedAction, Policy } from './policy.js';
+import type { GateFailure } from './gate-failure.js';
+import type { CommentRule, ExhaustedAction, Policy, PolicyGate, PolicyRule, PolicyStep, ReviewerSource, RoutingFactor } from './policy.js';
+import { type Interval, quietIntervals } from './quiet-hours.js';
+import { isOutOfOffice, isWorking, onCallAt, parseWorkingHours, poolMembersAt } from './schedule.js';
 
 /** What the workflow needs to know about a person: how to reach them and how to recognise them as an author. */
 export interface Reviewer {
@@ -19,25 +22,75 @@ export interface EscalationTier {
   name: string;
   reviewers: string[];
   timeoutMs: number;
+  lead: string | null;
 }
 
-/**
- * A policy resolved for one gate failure. It is the workflow's only view of the policy and is
- * recorded in history as an activity result, so later policy edits never change a running escalation.
- */
-export interface SequentialPlan {
-  model: 'sequential';
+export interface Quorum {
+  approve: number;
+  override: number | null;
+  reject: number;
+}
+
+/** Settings every model shares. */
+interface PlanCommon {
   /** The `gates` key that matched: the gate's own name, or `*`. */
   gateKey: string;
-  steps: ChainStep[];
+  /** The rule that chose the model and settings, or null for the gate's own. */
+  rule: string | null;
+  /** Why this model runs, in words, for the timeline and the UI. */
+  selectedBy: string;
   tiers: EscalationTier[];
   maxDepth: number;
   onExhausted: ExhaustedAction;
   requireComment: CommentRule;
+  randomizeOrder: boolean;
   people: Record<string, Reviewer>;
+  /** People who may break the glass, and who is told when they do. */
+  breakGlass: { holders: string[]; notify: string[] };
+  /** Quiet hours ahead as instants; in them only `onCall` is notified. */
+  quietHours: { intervals: Interval[]; onCall: string } | null;
+  /** What resolution changed on the way (out-of-office substitutions), for the timeline. */
+  notes: string[];
 }
 
-export type EscalationPlan = SequentialPlan;
+export interface SequentialPlan extends PlanCommon {
+  model: 'sequential';
+  steps: ChainStep[];
+}
+
+export interface ParallelPlan extends PlanCommon {
+  model: 'parallel';
+  group: string[];
+  /** Named in every message as the one expected to act first; rotates across escalations. */
+  primary: string;
+  quorum: Quorum;
+  acknowledgeWithinMs: number | null;
+  renotify: number;
+  decideWithinMs: number;
+}
+
+export interface DynamicPlan extends PlanCommon {
+  model: 'dynamic';
+  candidates: string[];
+  routeBy: RoutingFactor[];
+  pick: number;
+  decideWithinMs: number;
+  coldStart: { model: 'sequential' | 'parallel'; minHistory: number };
+  /** The chain the sequential fallback runs; null: the candidates in routing order. */
+  fallbackSteps: ChainStep[] | null;
+  codeowners: string | null;
+  /** Each candidate's availability at the start, from their working hours, out-of-office days and rotations. */
+  facts: Record<string, CandidateFacts>;
+}
+
+export interface CandidateFacts {
+  /** null: the person has no working hours in the policy. */
+  working: boolean | null;
+  outOfOffice: boolean;
+  onCall: boolean;
+}
+
+export type EscalationPlan = SequentialPlan | ParallelPlan | DynamicPlan;
 
 export interface PolicySnapshot {
   /** sha256 of the policy file's bytes, so an auditor can find the exact version that ran. */
@@ -46,45 +99,247 @@ export interface PolicySnapshot {
   plan: EscalationPlan;
 }
 
-/** Resolves the policy for a gate, or `undefined` when neither the gate nor `*` has an entry. */
-export function planFor(policy: Policy, gateName: string): EscalationPlan | undefined {
-  const gateKey = gateName in policy.gates ? gateName : '*' in policy.gates ? '*' : undefined;
+/** The moment and history a plan is resolved for. */
+export interface ResolutionContext {
+  at: Date;
+  /** How many escalations this gate had before: rotates the parallel primary fairly. */
+  ordinal: number;
+}
+
+/**
+ * Resolves the policy for one gate failure: the gate's entry (or `*`), the first matching rule,
+ * pools and rotations at `context.at`, out-of-office substitutions, the tier path and quiet hours.
+ * Returns `undefined` when neither the gate nor `*` has an entry.
+ */
+export function resolvePlan(policy: Policy, failure: GateFailure, context: ResolutionContext): EscalationPlan | undefined {
+  const gateKey = failure.gate.name in policy.gates ? failure.gate.name : '*' in policy.gates ? '*' : undefined;
   if (gateKey === undefined) return undefined;
-  const gate = policy.gates[gateKey]!;
-  if (gate.model !== 'sequential') {
-    throw new Error(`gate "${gateKey}" uses model "${gate.model}", which this version cannot run`);
-  }
-  const involved = new Set<string>();
-  const steps = gate.chain.map((step) => {
-    const backup = step.backup ?? unique(step.reviewers.map((id) => policy.people[id]?.backup).filter(isDefined)).filter((id) => !step.reviewers.includes(id));
-    [...step.reviewers, ...backup].forEach((id) => involved.add(id));
-    return { reviewers: step.reviewers, backup, timeoutMs: step.timeout };
-  });
-  const tiers = gate.escalateTo.map((tierName) => {
-    const tier = policy.tiers[tierName]!;
-    tier.reviewers.forEach((id) => involved.add(id));
-    return { name: tierName, reviewers: tier.reviewers, timeoutMs: tier.timeout };
-  });
-  const people: Record<string, Reviewer> = {};
-  for (const id of involved) {
-    const person = policy.people[id]!;
-    people[id] = {
-      id,
-      name: person.name ?? id,
-      email: person.email,
-      aliases: unique([id, person.email, ...person.handles].map((alias) => alias.toLowerCase())),
-    };
-  }
-  return {
-    model: 'sequential',
+  const { index, rule } = firstMatchingRule(policy, failure, context.at);
+  const gate = applyRule(policy.gates[gateKey]!, rule);
+  const resolver = new Resolver(policy, context.at);
+  const common: Omit<PlanCommon, 'people' | 'notes'> = {
     gateKey,
-    steps,
-    tiers,
+    rule: rule ? (rule.name ?? `rules[${index}]`) : null,
+    selectedBy: rule ? `rule ${rule.name ?? `#${index + 1}`} (${describeWhen(rule)})` : `gate ${gateKey}'s own model`,
+    tiers: tierPath(policy, gate.escalateTo).map((tierName) => {
+      const tier = policy.tiers[tierName]!;
+      return { name: tierName, reviewers: resolver.available(resolver.source(tier.reviewers)), timeoutMs: tier.timeout, lead: tier.lead ?? null };
+    }),
     maxDepth: gate.maxDepth ?? policy.defaults.maxDepth,
     onExhausted: gate.onExhausted ?? policy.defaults.onExhausted,
     requireComment: gate.requireComment ?? policy.defaults.requireComment,
-    people,
+    randomizeOrder: gate.randomizeOrder,
+    breakGlass: {
+      holders: policy.breakGlass ? Object.keys(policy.people).filter((id) => policy.people[id]!.roles.some((role) => policy.breakGlass!.roles.includes(role))) : [],
+      notify: policy.breakGlass?.notify ? resolver.source(policy.tiers[policy.breakGlass.notify]!.reviewers) : [],
+    },
+    quietHours:
+      policy.quietHours?.notify === 'primary-oncall-only' && policy.quietHours.oncall
+        ? {
+            intervals: quietIntervals(policy.quietHours, policy.timezone, context.at),
+            onCall: onCallAt(rotationOf(policy, policy.quietHours.oncall), context.at).person,
+          }
+        : null,
   };
+  let plan: EscalationPlan;
+  if (gate.model === 'sequential') {
+    plan = { ...common, model: 'sequential', steps: gate.chain.map((step) => resolver.step(step)), people: {}, notes: [] };
+  } else if (gate.model === 'parallel') {
+    const group = resolver.available(resolver.source(gate.reviewers), gate.quorum.approve);
+    plan = {
+      ...common,
+      model: 'parallel',
+      group,
+      primary: group[context.ordinal % group.length]!,
+      quorum: { approve: gate.quorum.approve, override: gate.quorum.override ?? null, reject: gate.quorum.reject },
+      acknowledgeWithinMs: gate.acknowledgeWithin ?? null,
+      renotify: gate.renotify,
+      decideWithinMs: gate.decideWithin,
+      people: {},
+      notes: [],
+    };
+  } else {
+    const candidates = resolver.source(gate.candidates);
+    plan = {
+      ...common,
+      model: 'dynamic',
+      candidates,
+      facts: Object.fromEntries(candidates.map((id) => [id, resolver.facts(id)])),
+      routeBy: gate.routeBy,
+      pick: gate.pick,
+      decideWithinMs: gate.decideWithin,
+      coldStart: gate.coldStart,
+      fallbackSteps: gate.chain ? gate.chain.map((step) => resolver.step(step)) : null,
+      codeowners: gate.codeowners ?? null,
+      people: {},
+      notes: [],
+    };
+  }
+  plan.notes = resolver.notes;
+  // Everyone, not only those involved: a reassignment may hand the escalation to anyone in the policy.
+  plan.people = peopleOf(policy, Object.keys(policy.people));
+  return plan;
+}
+
+type EffectiveGate = PolicyGate;
+
+/** The gate with the rule's `use` applied; a change of model fills that model's settings from what the gate has. */
+function applyRule(gate: PolicyGate, rule: PolicyRule | undefined): EffectiveGate {
+  if (!rule) return gate;
+  const use = rule.use;
+  const model = use.model ?? gate.model;
+  const common = {
+    escalateTo: use.escalateTo ?? gate.escalateTo,
+    maxDepth: use.maxDepth ?? gate.maxDepth,
+    onExhausted: use.onExhausted ?? gate.onExhausted,
+    requireComment: use.requireComment ?? gate.requireComment,
+    randomizeOrder: gate.randomizeOrder,
+  };
+  const reviewers: ReviewerSource = use.reviewers ?? reviewersOf(gate);
+  const decideWithin = use.decideWithin ?? ('decideWithin' in gate ? gate.decideWithin : gate.chain[0]!.timeout);
+  if (model === 'sequential') {
+    const ownChain = gate.model === 'parallel' ? undefined : gate.chain;
+    const chain = use.chain ?? ownChain ?? [{ reviewers, timeout: decideWithin }];
+    return { model, chain, ...common };
+  }
+  if (model === 'parallel') {
+    return {
+      model,
+      reviewers,
+      quorum: use.quorum ?? (gate.model === 'parallel' ? gate.quorum : { approve: 1, reject: 1 }),
+      acknowledgeWithin: use.acknowledgeWithin ?? (gate.model === 'parallel' ? gate.acknowledgeWithin : undefined),
+      renotify: use.renotify ?? (gate.model === 'parallel' ? gate.renotify : 0),
+      decideWithin,
+      ...common,
+    };
+  }
+  return {
+    model,
+    candidates: reviewers,
+    routeBy: gate.model === 'dynamic' ? gate.routeBy : ['codeowners', 'workingHours', 'responseHistory', 'load'],
+    pick: gate.model === 'dynamic' ? gate.pick : 1,
+    decideWithin,
+    coldStart: gate.model === 'dynamic' ? gate.coldStart : { model: 'parallel', minHistory: 5 },
+    fallback: 'sequential',
+    chain: use.chain ?? (gate.model === 'sequential' || gate.model === 'dynamic' ? gate.chain : undefined),
+    codeowners: gate.model === 'dynamic' ? gate.codeowners : undefined,
+    ...common,
+  };
+}
+
+function reviewersOf(gate: PolicyGate): ReviewerSource {
+  if (gate.model === 'parallel') return gate.reviewers;
+  if (gate.model === 'dynamic') return gate.candidates;
+  const ids = gate.chain.flatMap((step) => (Array.isArray(step.reviewers) ? step.reviewers : []));
+  const sources = gate.chain.map((step) => step.reviewers).filter((source) => !Array.isArray(source));
+  // A chain built from pools or rotations keeps its first source; plain people are merged.
+  return ids.length > 0 ? [...new Set(ids)] : (sources[0] as ReviewerSource);
+}
+
+function firstMatchingRule(policy: Policy, failure: GateFailure, at: Date): { index: number; rule: PolicyRule | undefined } {
+  const outside = !isWorking(parseWorkingHours(policy.businessHours), policy.timezone, at);
+  const index = policy.rules.findIndex(({ when }) => {
+    if (when.gate && !when.gate.includes(failure.gate.name)) return false;
+    if (when.kind && !when.kind.includes(failure.gate.kind)) return false;
+    if (when.service && !when.service.includes(failure.service)) return false;
+    if (when.severity && !when.severity.includes(failure.severity)) return false;
+    if (when.hotfix !== undefined && when.hotfix !== failure.hotfix) return false;
+    if (when.rollback !== undefined && when.rollback !== failure.rollback) return false;
+    if (when.outsideBusinessHours !== undefined && when.outsideBusinessHours !== outside) return false;
+    return true;
+  });
+  return { index, rule: index >= 0 ? policy.rules[index] : undefined };
+}
+
+function describeWhen(rule: PolicyRule): string {
+  return Object.entries(rule.when)
+    .map(([key, value]) => `${key}: ${Array.isArray(value) ? value.join('|') : String(value)}`)
+    .join(', ');
+}
+
+/** The gate's tiers in order, then each last tier's `escalateTo` links (the loader refused cycles). */
+function tierPath(policy: Policy, start: string[]): string[] {
+  const path = [...start];
+  let next = policy.tiers[path.at(-1) ?? '']?.escalateTo;
+  while (next !== undefined && !path.includes(next)) {
+    path.push(next);
+    next = policy.tiers[next]?.escalateTo;
+  }
+  return path;
+}
+
+function rotationOf(policy: Policy, rotationName: string) {
+  const rotation = policy.rotations[rotationName]!;
+  return { ...rotation, timeZone: rotation.timezone ?? policy.timezone };
+}
+
+/** Turns reviewer sources into people at one instant, and steps around people out of office. */
+class Resolver {
+  readonly notes: string[] = [];
+
+  constructor(
+    private readonly policy: Policy,
+    private readonly at: Date,
+  ) {}
+
+  source(source: ReviewerSource): string[] {
+    if (Array.isArray(source)) return source;
+    const [kind, target] = source.split(':') as ['pool' | 'oncall', string];
+    if (kind === 'oncall') return [onCallAt(rotationOf(this.policy, target), this.at).person];
+    const pool = this.policy.pools[target]!;
+    return poolMembersAt({ ...pool, timeZone: this.policy.timezone }, this.at);
+  }
+
+  step(step: PolicyStep): ChainStep {
+    const reviewers = this.source(step.reviewers).map((id) => this.standIn(id));
+    const backup = step.backup ?? unique(reviewers.map((id) => this.policy.people[id]?.backup).filter(isDefined)).filter((id) => !reviewers.includes(id));
+    return { reviewers: unique(reviewers), backup, timeoutMs: step.timeout };
+  }
+
+  /** Drops people out of office from a group, unless that would leave fewer than `atLeast`. */
+  available(ids: string[], atLeast = 1): string[] {
+    const present = ids.filter((id) => !this.isAway(id));
+    if (present.length >= atLeast && present.length < ids.length) {
+      this.notes.push(`out of office, not asked: ${ids.filter((id) => !present.includes(id)).join(', ')}`);
+      return present;
+    }
+    return ids;
+  }
+
+  /** Someone out of office is replaced by their backup when the backup is in. */
+  private standIn(id: string): string {
+    const backup = this.policy.people[id]?.backup;
+    if (this.isAway(id) && backup && !this.isAway(backup)) {
+      this.notes.push(`${id} is out of office; ${backup} stands in`);
+      return backup;
+    }
+    return id;
+  }
+
+  facts(id: string): CandidateFacts {
+    const person = this.policy.people[id]!;
+    const zone = person.timezone ?? this.policy.timezone;
+    return {
+      working: person.workingHours ? isWorking(parseWorkingHours(person.workingHours), zone, this.at) : null,
+      outOfOffice: this.isAway(id),
+      onCall: Object.keys(this.policy.rotations).some((name) => onCallAt(rotationOf(this.policy, name), this.at).person === id),
+    };
+  }
+
+  private isAway(id: string): boolean {
+    const person = this.policy.people[id];
+    if (!person || person.outOfOffice.length === 0) return false;
+    return isOutOfOffice(person.outOfOffice, person.timezone ?? this.policy.timezone, this.at);
+  }
+}
+
+function peopleOf(policy: Policy, ids: string[]): Record<string, Reviewer> {
+  const people: Record<string, Reviewer> = {};
+  for (const id of ids) {
+    const person = policy.people[id]!;
+    people[id] = { id, name: person.name ?? id, email: person.email, aliases: unique([id, person.email, ...person.handles].map((alias) => alias.toLowerCase())) };
+  }
+  return people;
 }
 
 function unique<T>(items: T[]): T[] {

@@ -3,7 +3,7 @@ import type { CommentRule, ExhaustedAction } from './policy.js';
 import type { Reviewer } from './escalation-plan.js';
 import type { Stage } from './sequential-chain.js';
 
-export const decisionKinds = ['approve', 'reject'] as const;
+export const decisionKinds = ['approve', 'reject', 'override'] as const;
 export const channels = ['http', 'client', 'cli', 'slack', 'email'] as const;
 
 export type DecisionKind = (typeof decisionKinds)[number];
@@ -22,23 +22,59 @@ export interface WithdrawRequest {
   reason: string;
 }
 
+/** "On it": an awaited reviewer stops the re-notification rounds of a parallel escalation. */
+export interface AcknowledgeRequest {
+  reviewer: string;
+  channel: Channel;
+}
+
+/** An awaited reviewer, or the lead of a tier in the escalation's path, hands it to someone else. */
+export interface ReassignRequest {
+  by: string;
+  to: string;
+  reason: string;
+  channel: Channel;
+}
+
+/** An emergency override by a holder of the break-glass role; always flagged for review. */
+export interface BreakGlassRequest {
+  by: string;
+  justification: string;
+  channel: Channel;
+}
+
+/** One candidate's routing score and the factors behind it, kept so an auditor can see why. */
+export interface RoutingScore {
+  person: string;
+  score: number;
+  factors: Record<string, { value: number; weight: number; why: string }>;
+}
+
 export interface Decision extends DecisionRequest {
   at: string;
   step: number;
   stage: Stage;
 }
 
-export type EscalationStatus = 'starting' | 'waiting' | 'rolling-back' | 'ended';
-export type OutcomeKind = 'passed' | 'blocked' | 'rolled-back' | 'recovered' | 'withdrawn';
+export type EscalationStatus = 'starting' | 'routing' | 'waiting' | 'rolling-back' | 'ended';
+export type OutcomeKind = 'passed' | 'overridden' | 'blocked' | 'rolled-back' | 'recovered' | 'withdrawn';
+export type ModelName = 'sequential' | 'parallel' | 'dynamic';
 
 /** One entry of an escalation's timeline; `at` is workflow time (ISO 8601). */
 export type TimelineEntry = { at: string } & (
   | { event: 'raised'; gate: string; service: string; severity: string }
-  | { event: 'policy-snapshot'; policyVersion: string; gateKey: string; model: string }
+  | { event: 'policy-snapshot'; policyVersion: string; gateKey: string; model: string; selectedBy: string; notes: string[] }
   | { event: 'assigned'; step: number; stage: Stage; reviewers: string[]; deadline: string; depth: number }
   | { event: 'notified'; reviewer: string; channel: 'email'; messageId: string; step: number }
   | { event: 'notification-failed'; reviewer: string; channel: 'email'; error: string; step: number }
+  | { event: 'quiet-hours'; notified: string[]; held: string[] }
   | { event: 'decided'; reviewer: string; decision: DecisionKind; channel: Channel; step: number }
+  | { event: 'acknowledged'; reviewer: string; channel: Channel }
+  | { event: 'renotified'; round: number; reviewers: string[]; depth: number }
+  | { event: 'routed'; chosen: string[]; scores: RoutingScore[]; coldStart: boolean; reason: string }
+  | { event: 'fallback'; from: ModelName; to: ModelName; reason: string; depth: number }
+  | { event: 'reassigned'; by: string; from: string[]; to: string; reason: string; depth: number }
+  | { event: 'break-glass'; by: string; justification: string; channel: Channel }
   | { event: 'timed-out'; step: number; stage: Stage; reviewers: string[] }
   | { event: 'handed-off'; step: number; from: Stage; to: Stage; depth: number }
   | { event: 'exhausted'; reason: string; action: ExhaustedAction['action']; depth: number }
@@ -53,13 +89,22 @@ export type TimelineEntry = { at: string } & (
 export interface EscalationView {
   escalationId: string;
   failure: GateFailure;
-  model: 'sequential';
+  model: ModelName | null;
+  /** Why this model runs: the gate's own, or the rule that chose it. */
+  selectedBy: string | null;
   policyVersion: string | null;
   status: EscalationStatus;
   step: number | null;
   stepCount: number | null;
   stage: Stage | null;
   awaitedReviewers: string[];
+  /** Parallel: the reviewer named as primary; otherwise null. */
+  primary: string | null;
+  /** Parallel: votes so far and the quorum; otherwise null. */
+  votes: { approve: number; reject: number; override: number; quorum: { approve: number; override: number | null; reject: number } } | null;
+  acknowledgedBy: string[];
+  /** Dynamic: every candidate's score and factors. */
+  routing: RoutingScore[] | null;
   deadline: string | null;
   depth: number;
   maxDepth: number | null;
@@ -78,6 +123,7 @@ export interface EscalationOutcome {
   gate: string;
   service: string;
   severity: string;
+  model: ModelName | null;
   depth: number;
   policyVersion: string | null;
   startedAt: string;
@@ -86,7 +132,18 @@ export interface EscalationOutcome {
   timeline: TimelineEntry[];
 }
 
-export const refusalCodes = ['EscalationEnded', 'NotAwaitedReviewer', 'AuthorCannotApprove', 'CommentRequired'] as const;
+export const refusalCodes = [
+  'EscalationEnded',
+  'NotAwaitedReviewer',
+  'AlreadyVoted',
+  'AuthorCannotApprove',
+  'CommentRequired',
+  'OverrideNotAllowed',
+  'NotBreakGlassHolder',
+  'JustificationRequired',
+  'ReassignNotAllowed',
+  'UnknownPerson',
+] as const;
 export type RefusalCode = (typeof refusalCodes)[number];
 
 export interface Refusal {
@@ -101,6 +158,10 @@ export interface DecisionContext {
   author: string;
   people: Readonly<Record<string, Reviewer>>;
   requireComment: CommentRule | null;
+  /** Reviewers whose vote already counts (parallel). */
+  voted: readonly string[];
+  /** Whether an `override` decision can count here (a parallel gate with an override quorum). */
+  overrideAllowed: boolean;
 }
 
 /**
@@ -109,15 +170,19 @@ export interface DecisionContext {
  */
 export function refusalOf(context: DecisionContext, request: DecisionRequest): Refusal | undefined {
   if (context.status === 'ended') return { code: 'EscalationEnded', message: 'the escalation has ended; decisions are no longer accepted' };
+  if (context.voted.includes(request.reviewer)) return { code: 'AlreadyVoted', message: `${request.reviewer} has already voted; one vote per reviewer` };
   if (!context.awaitedReviewers.includes(request.reviewer)) {
     const awaited = context.awaitedReviewers.length ? context.awaitedReviewers.join(', ') : 'nobody';
     return { code: 'NotAwaitedReviewer', message: `${request.reviewer} is not a reviewer this escalation is waiting on (waiting on: ${awaited})` };
   }
-  if (request.decision === 'approve' && isAuthor(context.people[request.reviewer], request.reviewer, context.author)) {
-    return { code: 'AuthorCannotApprove', message: `${request.reviewer} is the author of the change and cannot approve it` };
+  if (request.decision === 'override' && !context.overrideAllowed) {
+    return { code: 'OverrideNotAllowed', message: 'this escalation has no override quorum; use break-glass for an emergency override' };
+  }
+  if (request.decision !== 'reject' && isAuthor(context.people[request.reviewer], request.reviewer, context.author)) {
+    return { code: 'AuthorCannotApprove', message: `${request.reviewer} is the author of the change and cannot ${request.decision} it` };
   }
   const rule = context.requireComment ?? 'never';
-  const needsComment = rule === 'always' || (rule === 'on-reject' && request.decision === 'reject');
+  const needsComment = rule === 'always' || (rule === 'on-reject' && request.decision !== 'approve');
   if (needsComment && !request.comment?.trim()) {
     return { code: 'CommentRequired', message: `the policy requires a comment to ${request.decision}` };
   }
@@ -128,4 +193,29 @@ export function refusalOf(context: DecisionContext, request: DecisionRequest): R
 export function isAuthor(person: Reviewer | undefined, id: string, author: string): boolean {
   const wanted = author.trim().toLowerCase();
   return id.toLowerCase() === wanted || (person?.aliases.includes(wanted) ?? false);
+}
+
+/** Why a break-glass override must not count, or `undefined` when it may. */
+export function breakGlassRefusal(context: { status: EscalationStatus; holders: readonly string[]; author: string; people: Readonly<Record<string, Reviewer>> }, request: BreakGlassRequest): Refusal | undefined {
+  if (context.status === 'ended') return { code: 'EscalationEnded', message: 'the escalation has ended; there is nothing to override' };
+  if (!context.holders.includes(request.by)) return { code: 'NotBreakGlassHolder', message: `${request.by} does not hold the break-glass role` };
+  if (isAuthor(context.people[request.by], request.by, context.author)) return { code: 'AuthorCannotApprove', message: `${request.by} is the author of the change and cannot override its gate` };
+  if (!request.justification.trim()) return { code: 'JustificationRequired', message: 'break-glass needs a justification' };
+  return undefined;
+}
+
+/** Why a reassignment must not happen, or `undefined` when it may. */
+export function reassignRefusal(
+  context: { status: EscalationStatus; awaitedReviewers: readonly string[]; leads: readonly string[]; author: string; people: Readonly<Record<string, Reviewer>> },
+  request: ReassignRequest,
+): Refusal | undefined {
+  if (context.status === 'ended') return { code: 'EscalationEnded', message: 'the escalation has ended; it can no longer be reassigned' };
+  if (context.status !== 'waiting') return { code: 'ReassignNotAllowed', message: `the escalation is ${context.status}; nobody holds it to reassign` };
+  if (!context.awaitedReviewers.includes(request.by) && !context.leads.includes(request.by)) {
+    return { code: 'ReassignNotAllowed', message: `${request.by} is neither awaited nor a tier lead of this escalation` };
+  }
+  if (!(request.to in context.people)) return { code: 'UnknownPerson', message: `${request.to} is not a person in the policy` };
+  if (context.awaitedReviewers.includes(request.to)) return { code: 'ReassignNotAllowed', message: `${request.to} is already awaited` };
+  if (isAuthor(context.people[request.to], request.to, context.author)) return { code: 'ReassignNotAllowed', message: `${request.to} is the author of the change` };
+  return undefined;
 }

@@ -1,29 +1,45 @@
 import { z } from 'zod';
 import { durationSchema } from './duration.js';
-import { severities } from './gate-failure.js';
+import { gateKinds, severities } from './gate-failure.js';
+import { parseWorkingHours, weekdays } from './schedule.js';
 
 /** A key that names a person, pool or tier inside the policy. */
 const name = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits and . _ - only');
 
 const timeZone = z.string().refine(isKnownTimeZone, { message: 'not an IANA time zone such as Europe/Berlin' });
 
+const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'a time of day such as 07:30');
+const isoDate = z.iso.date();
+
+const workingHours = z.string().superRefine((text, ctx) => {
+  try {
+    parseWorkingHours(text);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+  }
+});
+
 const personSchema = z
   .object({
     name: z.string().min(1).optional(),
     email: z.email(),
-    /** Other names the person has in version control, so the author check recognises them. */
+    /** Other names the person has in version control (and CODEOWNERS), so the author check recognises them. */
     handles: z.array(z.string().min(1)).default([]),
     slack: z.string().optional(),
     timezone: timeZone.optional(),
     backup: name.optional(),
     roles: z.array(name).default([]),
-    workingHours: z.string().optional(),
+    workingHours: workingHours.optional(),
+    outOfOffice: z.array(z.object({ from: isoDate, to: isoDate }).strict()).default([]),
   })
   .strict();
 
+/** People named directly, a rotating approver pool (`pool:name`) or whoever is on call (`oncall:name`). */
+const reviewerSource = z.union([z.array(name).min(1), z.string().regex(/^(pool|oncall):[a-z0-9][a-z0-9._-]*$/, 'a list of people, pool:<name> or oncall:<name>')]);
+
 const stepSchema = z
   .object({
-    reviewers: z.array(name).min(1),
+    reviewers: reviewerSource,
     timeout: durationSchema,
     /** Overrides the reviewers' own backups for this step. */
     backup: z.array(name).min(1).optional(),
@@ -31,39 +47,53 @@ const stepSchema = z
   })
   .strict();
 
-const tierSchema = z.object({ reviewers: z.array(name).min(1), timeout: durationSchema }).strict();
+const tierSchema = z
+  .object({
+    reviewers: reviewerSource,
+    timeout: durationSchema,
+    /** The tier this one hands to when it times out too. */
+    escalateTo: name.optional(),
+    /** May reassign escalations waiting in this tier. */
+    lead: name.optional(),
+  })
+  .strict();
 
 const exhaustedSchema = z.union([
   z.literal('block').transform(() => ({ action: 'block' as const })),
+  z.literal('rollback').transform(() => ({ action: 'rollback' as const, endpoint: '' })),
   z.object({ action: z.literal('block') }).strict(),
   z.object({ action: z.literal('rollback'), endpoint: z.url({ protocol: /^https?$/ }) }).strict(),
 ]);
 
 const commentRule = z.enum(['never', 'on-reject', 'always']);
 
+const tierList = z.union([name.transform((tier) => [tier]), z.array(name)]);
+
 /** Settings shared by every model. */
 const gateCommon = {
-  escalateTo: z.array(name).default([]),
+  escalateTo: tierList.default([]),
   maxDepth: z.number().int().min(1).max(20).optional(),
   onExhausted: exhaustedSchema.optional(),
   requireComment: commentRule.optional(),
+  /** Shuffle the order of reviewers (and of sequential steps) with the workflow's own seeded randomness. */
+  randomizeOrder: z.boolean().default(false),
 };
 
-const sequentialGate = z.object({ model: z.literal('sequential'), chain: z.array(stepSchema).min(1), ...gateCommon }).strict();
+const quorumSchema = z
+  .object({
+    approve: z.number().int().min(1),
+    override: z.number().int().min(1).optional(),
+    reject: z.number().int().min(1).default(1),
+  })
+  .strict();
 
-const reviewerSource = z.union([z.array(name).min(1), z.string().regex(/^pool:[a-z0-9][a-z0-9._-]*$/)]);
+const sequentialGate = z.object({ model: z.literal('sequential'), chain: z.array(stepSchema).min(1), ...gateCommon }).strict();
 
 const parallelGate = z
   .object({
     model: z.literal('parallel'),
     reviewers: reviewerSource,
-    quorum: z
-      .object({
-        approve: z.number().int().min(1),
-        override: z.number().int().min(1).optional(),
-        reject: z.number().int().min(1).default(1),
-      })
-      .strict(),
+    quorum: quorumSchema.prefault({ approve: 1 }),
     acknowledgeWithin: durationSchema.optional(),
     renotify: z.number().int().min(0).max(10).default(0),
     decideWithin: durationSchema,
@@ -71,35 +101,87 @@ const parallelGate = z
   })
   .strict();
 
-const routingFactors = z.enum(['codeowners', 'severity', 'oncall', 'workingHours', 'responseHistory', 'load']);
+export const routingFactors = ['codeowners', 'severity', 'oncall', 'workingHours', 'responseHistory', 'load'] as const;
+
+const coldStartSchema = z.union([
+  z.enum(['sequential', 'parallel']).transform((model) => ({ model, minHistory: 5 })),
+  z.object({ model: z.enum(['sequential', 'parallel']), minHistory: z.number().int().min(0).default(5) }).strict(),
+]);
 
 const dynamicGate = z
   .object({
     model: z.literal('dynamic'),
     candidates: reviewerSource,
-    routeBy: z.array(routingFactors).min(1),
+    routeBy: z.array(z.enum(routingFactors)).min(1),
+    /** How many reviewers routing picks; any one of them decides. */
+    pick: z.number().int().min(1).default(1),
     decideWithin: durationSchema,
-    coldStart: z.enum(['sequential', 'parallel']).default('parallel'),
+    coldStart: coldStartSchema.prefault('parallel'),
     fallback: z.literal('sequential').default('sequential'),
+    /** The chain the fallback runs; default: the candidates in routing order, each for `decideWithin`. */
     chain: z.array(stepSchema).min(1).optional(),
+    /** CODEOWNERS text (GitHub semantics); owners are @handles or emails of people. */
+    codeowners: z.string().optional(),
     ...gateCommon,
   })
   .strict();
 
 const gateSchema = z.discriminatedUnion('model', [sequentialGate, parallelGate, dynamicGate]);
 
+/** What a matching rule changes for this failure: the model and any of its settings. */
+const ruleUseSchema = z
+  .object({
+    model: z.enum(['sequential', 'parallel', 'dynamic']).optional(),
+    reviewers: reviewerSource.optional(),
+    quorum: quorumSchema.optional(),
+    decideWithin: durationSchema.optional(),
+    acknowledgeWithin: durationSchema.optional(),
+    renotify: z.number().int().min(0).max(10).optional(),
+    chain: z.array(stepSchema).min(1).optional(),
+    escalateTo: tierList.optional(),
+    maxDepth: z.number().int().min(1).max(20).optional(),
+    onExhausted: exhaustedSchema.optional(),
+    requireComment: commentRule.optional(),
+  })
+  .strict();
+
 const ruleSchema = z
   .object({
+    name: z.string().min(1).optional(),
     when: z
       .object({
         gate: z.array(z.string()).optional(),
+        kind: z.array(z.enum(gateKinds)).optional(),
+        service: z.array(z.string()).optional(),
         severity: z.array(z.enum(severities)).optional(),
         hotfix: z.boolean().optional(),
         rollback: z.boolean().optional(),
         outsideBusinessHours: z.boolean().optional(),
       })
       .strict(),
-    use: z.record(z.string(), z.unknown()),
+    use: ruleUseSchema,
+  })
+  .strict();
+
+const rotationSchema = z
+  .object({
+    members: z.array(name).min(1),
+    handoff: z.enum(['daily', 'weekly']),
+    handoffTime: clock.default('09:00'),
+    handoffDay: z.enum(weekdays).optional(),
+    start: isoDate,
+    timezone: timeZone.optional(),
+    overrides: z.array(z.object({ from: z.string(), to: z.string(), person: name }).strict()).default([]),
+  })
+  .strict();
+
+const poolSchema = z
+  .object({
+    members: z.array(name).min(1),
+    rotate: z.enum(['none', 'weekly', 'sprint']).default('none'),
+    size: z.number().int().min(1).optional(),
+    sprintLength: z.number().int().min(1).max(8).default(2),
+    start: isoDate.default('2026-01-05'),
   })
   .strict();
 
@@ -111,6 +193,7 @@ export const policySchema = z
   .object({
     version: z.literal(1),
     timezone: timeZone.default('UTC'),
+    businessHours: workingHours.default('Mon-Fri 09:00-17:00'),
     defaults: z
       .object({
         maxDepth: z.number().int().min(1).max(20).default(3),
@@ -120,18 +203,17 @@ export const policySchema = z
       .strict()
       .prefault({}),
     people: z.record(name, personSchema).refine((people) => Object.keys(people).length > 0, 'at least one person'),
-    pools: z
-      .record(name, z.object({ members: z.array(name).min(1), rotate: z.enum(['none', 'weekly', 'sprint']).default('none') }).strict())
-      .default({}),
+    pools: z.record(name, poolSchema).default({}),
+    rotations: z.record(name, rotationSchema).default({}),
     tiers: z.record(name, tierSchema).default({}),
+    breakGlass: z
+      .object({ roles: z.array(name).min(1), notify: name.optional() })
+      .strict()
+      .optional(),
     gates: z.record(z.string().min(1), gateSchema),
     rules: z.array(ruleSchema).default([]),
     quietHours: z
-      .object({
-        from: z.string().regex(/^\d{2}:\d{2}$/),
-        to: z.string().regex(/^\d{2}:\d{2}$/),
-        notify: z.enum(['primary-oncall-only', 'all']),
-      })
+      .object({ from: clock, to: clock, notify: z.enum(['primary-oncall-only', 'all']), oncall: name.optional() })
       .strict()
       .optional(),
   })
@@ -141,52 +223,132 @@ export const policySchema = z
 export type Policy = z.output<typeof policySchema>;
 export type PolicyPerson = Policy['people'][string];
 export type PolicyGate = Policy['gates'][string];
+export type PolicyStep = z.output<typeof stepSchema>;
+export type PolicyRule = Policy['rules'][number];
+export type ReviewerSource = z.output<typeof reviewerSource>;
 export type ExhaustedAction = z.output<typeof exhaustedSchema>;
 export type CommentRule = z.output<typeof commentRule>;
-
-/** Models this version runs; the schema already describes the others so policies can be written ahead. */
-export const runnableModels: ReadonlySet<PolicyGate['model']> = new Set(['sequential']);
+export type RoutingFactor = (typeof routingFactors)[number];
 
 // Typed loosely because it runs inside the schema that defines `Policy`.
 function checkReferences(policy: object, ctx: z.RefinementCtx): void {
   const p = policy as Policy;
+  const problem = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   const person = (id: string, path: PropertyKey[]) => {
-    if (!(id in p.people)) ctx.addIssue({ code: 'custom', path, message: `refers to "${id}", who is not under people` });
+    if (!(id in p.people)) problem(path, `refers to "${id}", who is not under people`);
   };
+  const tier = (tierName: string, path: PropertyKey[]) => {
+    if (!(tierName in p.tiers)) problem(path, `refers to tier "${tierName}", which is not under tiers`);
+  };
+  const source = (value: ReviewerSource, path: PropertyKey[]) => {
+    if (Array.isArray(value)) return value.forEach((id, i) => person(id, [...path, i]));
+    const [kind, target] = value.split(':') as ['pool' | 'oncall', string];
+    if (kind === 'pool' && !(target in p.pools)) problem(path, `refers to pool "${target}", which is not under pools`);
+    if (kind === 'oncall' && !(target in p.rotations)) problem(path, `refers to rotation "${target}", which is not under rotations`);
+  };
+  const steps = (chain: PolicyStep[] | undefined, path: PropertyKey[]) =>
+    chain?.forEach((step, i) => {
+      source(step.reviewers, [...path, i, 'reviewers']);
+      step.backup?.forEach((b, j) => person(b, [...path, i, 'backup', j]));
+    });
+  const exhausted = (action: ExhaustedAction | undefined, path: PropertyKey[]) => {
+    if (action?.action === 'rollback' && !action.endpoint) problem(path, 'a rollback needs an endpoint: { action: rollback, endpoint: https://… }');
+  };
+
+  exhausted(p.defaults.onExhausted, ['defaults', 'onExhausted']);
   for (const [id, who] of Object.entries(p.people)) {
     if (who.backup !== undefined) {
       person(who.backup, ['people', id, 'backup']);
-      if (who.backup === id) ctx.addIssue({ code: 'custom', path: ['people', id, 'backup'], message: 'a person cannot be their own backup' });
+      if (who.backup === id) problem(['people', id, 'backup'], 'a person cannot be their own backup');
     }
   }
-  for (const [poolName, pool] of Object.entries(p.pools)) pool.members.forEach((m, i) => person(m, ['pools', poolName, 'members', i]));
-  for (const [tierName, tier] of Object.entries(p.tiers)) tier.reviewers.forEach((r, i) => person(r, ['tiers', tierName, 'reviewers', i]));
-  for (const [gateName, gate] of Object.entries(p.gates)) {
-    const at = (...rest: PropertyKey[]) => ['gates', gateName, ...rest];
-    if (!runnableModels.has(gate.model)) {
-      ctx.addIssue({ code: 'custom', path: at('model'), message: `model "${gate.model}" is not available in this version of Escalator (only: ${[...runnableModels].join(', ')})` });
+  for (const [poolName, pool] of Object.entries(p.pools)) {
+    pool.members.forEach((m, i) => person(m, ['pools', poolName, 'members', i]));
+    if (pool.size !== undefined && pool.size > pool.members.length) problem(['pools', poolName, 'size'], `size ${pool.size} is larger than the pool's ${pool.members.length} members`);
+  }
+  for (const [rotationName, rotation] of Object.entries(p.rotations)) {
+    rotation.members.forEach((m, i) => person(m, ['rotations', rotationName, 'members', i]));
+    rotation.overrides.forEach((o, i) => person(o.person, ['rotations', rotationName, 'overrides', i, 'person']));
+  }
+  for (const [tierName, t] of Object.entries(p.tiers)) {
+    source(t.reviewers, ['tiers', tierName, 'reviewers']);
+    if (t.lead) person(t.lead, ['tiers', tierName, 'lead']);
+    if (t.escalateTo) tier(t.escalateTo, ['tiers', tierName, 'escalateTo']);
+  }
+  for (const [tierName] of Object.entries(p.tiers)) {
+    const cycle = tierCycleFrom(p, [tierName]);
+    if (cycle) problem(['tiers', tierName, 'escalateTo'], `tiers escalate in a cycle (${cycle.join(' → ')}): an escalation could bounce forever`);
+  }
+  if (p.breakGlass) {
+    if (p.breakGlass.notify) tier(p.breakGlass.notify, ['breakGlass', 'notify']);
+    if (!Object.values(p.people).some((who) => who.roles.some((role) => p.breakGlass!.roles.includes(role)))) {
+      problem(['breakGlass', 'roles'], `nobody holds any of the roles ${p.breakGlass.roles.join(', ')}`);
     }
+  }
+  if (p.quietHours?.notify === 'primary-oncall-only') {
+    if (!p.quietHours.oncall) problem(['quietHours', 'oncall'], 'name the rotation whose primary is notified in quiet hours');
+    else if (!(p.quietHours.oncall in p.rotations)) problem(['quietHours', 'oncall'], `refers to rotation "${p.quietHours.oncall}", which is not under rotations`);
+  }
+  const escalation = (tiers: string[], path: PropertyKey[]) => {
     const seen = new Set<string>();
-    gate.escalateTo.forEach((tierName, i) => {
-      if (!(tierName in p.tiers)) ctx.addIssue({ code: 'custom', path: at('escalateTo', i), message: `refers to tier "${tierName}", which is not under tiers` });
-      if (seen.has(tierName)) ctx.addIssue({ code: 'custom', path: at('escalateTo', i), message: `tier "${tierName}" is listed twice: an escalation must not return to a tier` });
+    tiers.forEach((tierName, i) => {
+      tier(tierName, [...path, i]);
+      if (seen.has(tierName)) problem([...path, i], `tier "${tierName}" is listed twice: an escalation must not return to a tier`);
       seen.add(tierName);
     });
-    if ('chain' in gate && gate.chain) {
-      gate.chain.forEach((step, i) => {
-        step.reviewers.forEach((r, j) => person(r, at('chain', i, 'reviewers', j)));
-        step.backup?.forEach((b, j) => person(b, at('chain', i, 'backup', j)));
-      });
+    const cycle = tierCycleFrom(p, tiers);
+    if (cycle && new Set(tiers).size === tiers.length) problem(path, `this escalation path cycles (${cycle.join(' → ')}): an escalation could bounce forever`);
+  };
+  for (const [gateName, gate] of Object.entries(p.gates)) {
+    const at = (...rest: PropertyKey[]) => ['gates', gateName, ...rest];
+    escalation(gate.escalateTo, at('escalateTo'));
+    exhausted(gate.onExhausted, at('onExhausted'));
+    if (gate.model === 'sequential') steps(gate.chain, at('chain'));
+    if (gate.model === 'parallel') {
+      source(gate.reviewers, at('reviewers'));
+      checkQuorum(gate.quorum, gate.reviewers, p, at('quorum'), problem);
     }
-    for (const key of ['reviewers', 'candidates'] as const) {
-      const source = (gate as Record<string, unknown>)[key];
-      if (typeof source === 'string') {
-        const poolName = source.slice('pool:'.length);
-        if (!(poolName in p.pools)) ctx.addIssue({ code: 'custom', path: at(key), message: `refers to pool "${poolName}", which is not under pools` });
-      } else if (Array.isArray(source)) {
-        source.forEach((r: string, i: number) => person(r, at(key, i)));
-      }
+    if (gate.model === 'dynamic') {
+      source(gate.candidates, at('candidates'));
+      steps(gate.chain, at('chain'));
     }
+  }
+  p.rules.forEach((rule, i) => {
+    const at = (...rest: PropertyKey[]) => ['rules', i, 'use', ...rest];
+    if (rule.use.reviewers) source(rule.use.reviewers, at('reviewers'));
+    steps(rule.use.chain, at('chain'));
+    if (rule.use.escalateTo) escalation(rule.use.escalateTo, at('escalateTo'));
+    exhausted(rule.use.onExhausted, at('onExhausted'));
+    if (rule.use.quorum && rule.use.reviewers) checkQuorum(rule.use.quorum, rule.use.reviewers, p, at('quorum'), problem);
+  });
+}
+
+/** The tier path from the given tiers onwards through `escalateTo` links, if it returns to a tier. */
+export function tierCycleFrom(policy: Pick<Policy, 'tiers'>, start: string[]): string[] | undefined {
+  const path = [...start];
+  const seen = new Set(start);
+  let current = policy.tiers[start.at(-1) ?? '']?.escalateTo;
+  while (current !== undefined) {
+    path.push(current);
+    if (seen.has(current)) return path;
+    seen.add(current);
+    current = policy.tiers[current]?.escalateTo;
+  }
+  return undefined;
+}
+
+function checkQuorum(
+  quorum: z.output<typeof quorumSchema>,
+  reviewers: ReviewerSource,
+  policy: Policy,
+  path: PropertyKey[],
+  problem: (path: PropertyKey[], message: string) => void,
+): void {
+  const size = Array.isArray(reviewers) ? reviewers.length : reviewers.startsWith('pool:') ? (policy.pools[reviewers.slice(5)]?.size ?? policy.pools[reviewers.slice(5)]?.members.length) : undefined;
+  if (size === undefined) return;
+  for (const key of ['approve', 'override', 'reject'] as const) {
+    const k = quorum[key];
+    if (k !== undefined && k > size) problem([...path, key], `a quorum of ${k} cannot be reached by a group of ${size}`);
   }
 }
 

@@ -12,3 +12,9 @@ export const decisionBodySchema = z
 export const withdrawBodySchema = z.object({ reason: z.string().trim().min(1).max(4000) }).strict();
 
 export const recoveredBodySchema = z.object({ pipelineRunId: z.string().min(1).max(200).optional() }).strict();
+
+export const acknowledgeBodySchema = z.object({}).strict();
+
+export const reassignBodySchema = z.object({ to: z.string().min(1).max(200), reason: z.string().trim().min(1).max(4000) }).strict();
+
+export const breakGlassBodySchema = z.object({ justification: z.string().trim().min(1).max(4000) }).strict();

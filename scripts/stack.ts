@@ -68,7 +68,7 @@ async function main(): Promise<void> {
       TEMPORAL_ADDRESS: server.address,
       ESCALATOR_SMTP_URL: `smtp://127.0.0.1:${settings.smtpPort}`,
       ESCALATOR_PUBLIC_URL: `http://127.0.0.1:${settings.shimPort}`,
-      ESCALATOR_AUDIT_FILE: resolve(settings.dataDir, 'outcomes.jsonl'),
+      ESCALATOR_OUTCOMES_FILE: resolve(settings.dataDir, 'outcomes.sqlite'),
       ESCALATOR_SHIM_PORT: String(settings.shimPort),
     };
     const worker = startProcess('worker', 'worker/main.ts', environment);
@@ -83,7 +83,7 @@ Escalator is up. Look here:
   HTTP shim      http://127.0.0.1:${settings.shimPort}   (curl http://127.0.0.1:${settings.shimPort}/healthz)
   Temporal gRPC  ${server.address}
   Mail           smtp://127.0.0.1:${settings.smtpPort}, saved under ${resolve(settings.dataDir, 'mail')}
-  Outcomes       ${environment.ESCALATOR_AUDIT_FILE}
+  Outcomes       ${environment.ESCALATOR_OUTCOMES_FILE} (SQLite)
   Policy         ${resolve(root, process.env.ESCALATOR_POLICY_FILE ?? 'policies/example.yaml')}
   Dev tokens     ${resolve(root, 'config/tokens.dev.yaml')}
 Ctrl-C stops everything.

@@ -4,30 +4,35 @@ import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { startDevServer } from '../scripts/dev-server.js';
+import { startPostgres } from '../scripts/postgres.js';
 import { workflowsPath } from '../worker/create-worker.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
     workflowBundlePath: string;
+    /** A PostgreSQL server on loopback; tests create their own databases in it. */
+    postgresUrl: string;
   }
 }
 
 /**
- * One real Temporal dev server (SQLite file, headless) and one workflow bundle for the whole run;
- * every test file connects to it with its own task queue.
+ * One real Temporal dev server (SQLite file, headless), one PostgreSQL (installed from Debian's
+ * packages when missing) and one workflow bundle for the whole run; every test file connects to
+ * them with its own task queue and database.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dir = await mkdtemp(join(tmpdir(), 'escalator-test-'));
   const port = await freePort();
-  const server = await startDevServer({ dbFile: join(dir, 'temporal.sqlite'), port, headless: true, log: () => {} });
+  const [server, postgres] = await Promise.all([startDevServer({ dbFile: join(dir, 'temporal.sqlite'), port, headless: true, log: () => {} }), startPostgres({ log: () => {} })]);
   const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
   const workflowBundlePath = join(dir, 'workflow-bundle.js');
   await writeFile(workflowBundlePath, code);
   project.provide('temporalAddress', server.address);
   project.provide('workflowBundlePath', workflowBundlePath);
+  project.provide('postgresUrl', postgres.url);
   return async () => {
-    await server.stop();
+    await Promise.all([server.stop(), postgres.stop()]);
     await rm(dir, { recursive: true, force: true });
   };
 }

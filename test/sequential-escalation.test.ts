@@ -43,8 +43,10 @@ describe('sequential escalation on a real Temporal server', () => {
       ['carol', 'approve', 1],
       ['erin', 'approve', 2],
     ]);
-    const audited = await env.auditedOutcomes();
-    expect(audited.filter((o) => o.escalationId === escalationId)).toHaveLength(1);
+    expect(await env.store.escalation(escalationId)).toMatchObject({ outcome: 'passed', model: 'sequential', depth: 0, postmortem: false });
+    const stored = await env.store.timeline(escalationId);
+    expect(stored.filter((e) => e.kind === 'ended')).toHaveLength(1);
+    expect(stored.map((e) => e.seq)).toEqual(outcome.timeline.map((_, i) => i));
   });
 
   it('blocks the gate when an awaited reviewer rejects, keeping the comment', async () => {

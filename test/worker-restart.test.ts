@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EscalatorClient } from '../client/escalator-client.js';
-import type { EscalationOutcome } from '../domain/escalation.js';
+import { openOutcomeStore } from '../activities/outcome-store/store.js';
 import { gateFailure } from './helpers/gate-failure.js';
 import { sequentialPolicy } from './helpers/policies.js';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.js';
@@ -29,7 +29,7 @@ describe('a worker killed while an escalation waits', () => {
       ESCALATOR_TASK_QUEUE: taskQueue,
       ESCALATOR_POLICY_FILE: join(dir, 'policy.yaml'),
       ESCALATOR_SMTP_URL: smtp.url,
-      ESCALATOR_AUDIT_FILE: join(dir, 'outcomes.jsonl'),
+      ESCALATOR_OUTCOMES_FILE: join(dir, 'outcomes.sqlite'),
     };
     connection = await Connection.connect({ address: inject('temporalAddress') });
     escalator = new EscalatorClient(new Client({ connection }), taskQueue);
@@ -62,8 +62,13 @@ describe('a worker killed while an escalation waits', () => {
     expect(outcome.decisions.map((d) => d.reviewer)).toEqual(['alice', 'carol', 'erin']);
     const history = await escalator.handle(escalationId).fetchHistory();
     expect(history.events?.filter((e) => e.workflowExecutionCompletedEventAttributes)).toHaveLength(1);
-    const audited = (await readFile(environment.ESCALATOR_AUDIT_FILE!, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as EscalationOutcome);
-    expect(audited.map((o) => [o.escalationId, o.outcome])).toEqual([[escalationId, 'passed']]);
+    const store = await openOutcomeStore({ sqliteFile: environment.ESCALATOR_OUTCOMES_FILE! });
+    try {
+      expect(await store.escalation(escalationId)).toMatchObject({ outcome: 'passed' });
+      expect((await store.decisions(escalationId)).map((d) => d.reviewer)).toEqual(['alice', 'carol', 'erin']);
+    } finally {
+      await store.close();
+    }
 
     // SIGTERM shuts the worker down gracefully: it exits 0.
     expect(await second.kill('SIGTERM')).toBe(0);

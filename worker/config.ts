@@ -9,7 +9,9 @@ const environmentSchema = z.object({
   ESCALATOR_SMTP_URL: z.url({ protocol: /^smtps?$/ }).default('smtp://127.0.0.1:1025'),
   ESCALATOR_MAIL_FROM: z.string().min(3).default('Escalator <escalator@localhost>'),
   ESCALATOR_PUBLIC_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080'),
-  ESCALATOR_AUDIT_FILE: z.string().min(1).default('.data/outcomes.jsonl'),
+  /** The embedded outcome store; ignored when ESCALATOR_OUTCOMES_DATABASE_URL is set. */
+  ESCALATOR_OUTCOMES_FILE: z.string().min(1).default('.data/outcomes.sqlite'),
+  ESCALATOR_OUTCOMES_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
 });
 
 export type WorkerConfig = z.output<typeof environmentSchema>;

@@ -5,12 +5,13 @@ import { createEscalatorWorker } from './create-worker.js';
 // in-flight activities finish, then `run()` resolves.
 async function main(): Promise<void> {
   const config = workerConfigFrom(process.env);
-  const { worker, connection } = await createEscalatorWorker(config);
+  const { worker, connection, store } = await createEscalatorWorker(config);
   console.log(JSON.stringify({ msg: 'worker started', taskQueue: config.ESCALATOR_TASK_QUEUE, address: config.TEMPORAL_ADDRESS, policy: config.ESCALATOR_POLICY_FILE }));
   try {
     await worker.run();
   } finally {
     await connection.close();
+    await store.close();
   }
 }
 

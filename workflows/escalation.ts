@@ -1,22 +1,49 @@
 import * as wf from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
-import type { Decision, DecisionRequest, EscalationOutcome, EscalationStatus, EscalationView, OutcomeKind, TimelineEntry, WithdrawRequest } from '../domain/escalation.js';
-import { refusalOf } from '../domain/escalation.js';
-import type { PolicySnapshot, SequentialPlan } from '../domain/escalation-plan.js';
+import type { EmailPurpose } from '../activities/types.js';
+import {
+  type AcknowledgeRequest,
+  type BreakGlassRequest,
+  breakGlassRefusal,
+  type Decision,
+  type DecisionRequest,
+  type EscalationOutcome,
+  type EscalationStatus,
+  type EscalationView,
+  type OutcomeKind,
+  type ReassignRequest,
+  reassignRefusal,
+  type Refusal,
+  refusalOf,
+  type RoutingScore,
+  type TimelineEntry,
+  type WithdrawRequest,
+} from '../domain/escalation.js';
+import type { ChainStep, DynamicPlan, EscalationPlan, PolicySnapshot } from '../domain/escalation-plan.js';
 import type { GateFailure } from '../domain/gate-failure.js';
-import { afterApproval, afterTimeout, firstAssignment, type Assignment, type ChainMove } from '../domain/sequential-chain.js';
+import type { Stage } from '../domain/sequential-chain.js';
 import type { EscalationInput } from './input.js';
-import { decideUpdate, gateRecoveredSignal, stateQuery, withdrawUpdate } from './messages.js';
+import { acknowledgeUpdate, breakGlassUpdate, decideUpdate, gateRecoveredSignal, reassignUpdate, stateQuery, withdrawUpdate } from './messages.js';
+import { type Mode, type ModeHost, type ModeMove, ParallelMode, RoutedMode, SequentialMode } from './modes.js';
 import { AwaitedReviewers, EscalationDepth, EscalationModel, EscalationState, Outcome } from './search-attributes.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
-const { snapshotPolicy, recordOutcome } = wf.proxyActivities<Activities>({
+// Reading the policy file and writing the outcome store are short and local to the worker: local
+// activities record one marker each instead of three events, which keeps histories small.
+const { snapshotPolicy, recordOutcome, recordEvents } = wf.proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['NoPolicyForGate'] },
 });
 
-// Email is at-least-once with a stable Message-ID; a long outage must not hold the chain, whose
+// Routing reads history from the outcome store; when it cannot answer in time the workflow falls back
+// to the sequential chain rather than wait on the store.
+const { routeReviewers } = wf.proxyLocalActivities<Activities>({
+  startToCloseTimeout: '20 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 3 },
+});
+
+// Email is at-least-once with a stable Message-ID; a long outage must not hold the escalation, whose
 // deadline runs on its own timer, so attempts are bounded and a final failure lands in the timeline.
 const { emailReviewer } = wf.proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -30,87 +57,136 @@ const { requestRollback } = wf.proxyActivities<Activities>({
 });
 
 /**
- * One escalation of one gate failure, Sequential model: each step's reviewers are notified and
- * waited on with a durable timer; approval moves on, rejection blocks, silence hands the step to
- * the backup and up the tiers until the depth bound runs the exhausted action.
+ * One escalation of one gate failure. The policy snapshot chooses the model (Sequential, Parallel or
+ * Dynamic, per gate and rule); the model runs on durable timers until a decision, a quorum, a
+ * break-glass override, a withdrawal or a green re-run ends it, or the depth bound runs the
+ * exhausted action.
  */
 export async function escalateGateFailure(input: EscalationInput): Promise<EscalationOutcome> {
   const run = new EscalationRun(wf.workflowInfo().workflowId, input.failure);
   wf.setHandler(stateQuery, () => run.view());
-  wf.setHandler(decideUpdate, (request) => run.decide(request), { validator: (request) => run.validateDecision(request) });
-  wf.setHandler(withdrawUpdate, (request) => run.withdraw(request), { validator: (request) => run.validateWithdraw(request) });
+  wf.setHandler(decideUpdate, (request) => run.decide(request), { validator: (request) => throwRefusal(run.decisionRefusal(request)) });
+  wf.setHandler(acknowledgeUpdate, (request) => run.acknowledge(request), { validator: (request) => throwRefusal(run.acknowledgeRefusal(request)) });
+  wf.setHandler(reassignUpdate, (request) => run.reassign(request), { validator: (request) => throwRefusal(run.reassignRefusal(request)) });
+  wf.setHandler(breakGlassUpdate, (request) => run.breakGlass(request), { validator: (request) => throwRefusal(run.breakGlassRefusal(request)) });
+  wf.setHandler(withdrawUpdate, (request) => run.withdraw(request), { validator: (_request) => throwRefusal(run.withdrawRefusal()) });
   wf.setHandler(gateRecoveredSignal, ({ pipelineRunId }) => run.recover(pipelineRunId));
 
   const snapshot = await takeSnapshot(run);
   // A withdrawal or recovery may arrive while the snapshot is being taken.
-  if (snapshot && run.status === 'starting') {
+  if (snapshot && run.isStarting()) {
     run.start(snapshot);
+    await startModel(run, snapshot.plan);
     while (run.isWaiting()) {
       const generation = run.generation;
-      notifyAwaited(run);
-      const moved = await wf.condition(() => run.generation !== generation, run.assignment!.timeoutMs);
-      if (!moved) run.timeOut();
-      if (run.isRollingBack()) await rollBack(run, snapshot.plan);
+      run.sendNotifications();
+      await run.flushEvents();
+      if (run.generation !== generation) continue;
+      const moved = await wf.condition(() => run.generation !== generation, Math.max(1, run.mode!.nextWakeAt() - Date.now()));
+      if (!moved) run.wake();
+      if (run.isFallingBack()) await fallBack(run);
+      if (run.isRollingBack()) await rollBack(run);
     }
   }
+  // Notifications queued by the end (the security review of a break-glass) are sent before completing.
+  await run.sendNotifications();
   const outcome = run.outcome!;
+  await run.flushEvents();
   await recordOutcome(outcome);
   await wf.condition(wf.allHandlersFinished);
   return outcome;
 }
 
+function throwRefusal(refusal: Refusal | undefined): void {
+  if (refusal) throw wf.ApplicationFailure.nonRetryable(refusal.message, refusal.code);
+}
+
 async function takeSnapshot(run: EscalationRun): Promise<PolicySnapshot | undefined> {
   try {
-    return await snapshotPolicy({ gate: run.failure.gate.name });
+    return await snapshotPolicy({ failure: run.failure, at: new Date().toISOString() });
   } catch (error) {
     if (run.status === 'ended') return undefined;
-    if (error instanceof wf.ActivityFailure && error.cause instanceof wf.ApplicationFailure && error.cause.type === 'NoPolicyForGate') {
-      run.finish('blocked', error.cause.message, true);
+    const cause = error instanceof wf.ActivityFailure ? error.cause : error;
+    if (cause instanceof wf.ApplicationFailure && cause.type === 'NoPolicyForGate') {
+      run.finish('blocked', cause.message, true);
       return undefined;
     }
     throw error;
   }
 }
 
-function notifyAwaited(run: EscalationRun): void {
-  const assignment = run.assignment!;
-  const plan = run.plan!;
-  for (const reviewerId of assignment.reviewers) {
-    const reviewer = plan.people[reviewerId]!;
-    const messageId = `<${run.escalationId}.step${assignment.step + 1}.n${++run.notificationCount}@escalator>`;
-    const step = assignment.step;
-    emailReviewer({
-      escalationId: run.escalationId,
-      messageId,
-      reviewer: { id: reviewer.id, name: reviewer.name, email: reviewer.email },
-      step,
-      stepCount: plan.steps.length,
-      stage: assignment.stage,
-      deadline: run.view().deadline!,
-      alsoAsked: assignment.reviewers.filter((id) => id !== reviewerId),
-      failure: run.failure,
-    }).then(
-      () => run.log({ event: 'notified', reviewer: reviewerId, channel: 'email', messageId, step }),
-      (error: unknown) => run.log({ event: 'notification-failed', reviewer: reviewerId, channel: 'email', error: failureMessage(error), step }),
-    );
+async function startModel(run: EscalationRun, plan: EscalationPlan): Promise<void> {
+  if (plan.model === 'sequential') {
+    const steps = plan.randomizeOrder ? shuffled(plan.steps) : plan.steps;
+    run.runMode(new SequentialMode(run, { steps, tiers: plan.tiers, maxDepth: plan.maxDepth }, Date.now));
+  } else if (plan.model === 'parallel') {
+    const group = plan.randomizeOrder ? shuffled(plan.group) : plan.group;
+    run.runMode(new ParallelMode(run, { ...plan, group }, Date.now));
+  } else {
+    await route(run, plan);
   }
 }
 
-async function rollBack(run: EscalationRun, plan: SequentialPlan): Promise<void> {
-  if (plan.onExhausted.action !== 'rollback') return;
-  const { endpoint } = plan.onExhausted;
+/** Dynamic: ask the routing activity, then run the chosen reviewers, or the cold-start model. */
+async function route(run: EscalationRun, plan: DynamicPlan): Promise<void> {
+  run.status = 'routing';
+  let decision;
+  try {
+    decision = await routeReviewers({ escalationId: run.escalationId, failure: run.failure, plan, at: new Date().toISOString() });
+  } catch (error) {
+    if (!run.isRouting()) return;
+    run.log({ event: 'fallback', from: 'dynamic', to: 'sequential', reason: `routing failed: ${failureMessage(error)}`, depth: run.depth });
+    run.status = 'waiting';
+    run.runMode(new SequentialMode(run, { steps: fallbackSteps(plan, plan.candidates), tiers: plan.tiers, maxDepth: plan.maxDepth }, Date.now, 'dynamic'));
+    return;
+  }
+  if (!run.isRouting()) return; // withdrawn, recovered or overridden while routing
+  run.routing = decision.scores;
+  run.ranked = decision.ranked;
+  run.log({ event: 'routed', chosen: decision.chosen, scores: decision.scores, coldStart: decision.coldStart, reason: decision.reason });
+  run.status = 'waiting';
+  if (decision.coldStart && plan.coldStart.model === 'parallel') {
+    run.runMode(new ParallelMode(run, { group: plan.candidates, primary: decision.ranked[0] ?? plan.candidates[0]!, quorum: { approve: 1, override: null, reject: 1 }, acknowledgeWithinMs: null, renotify: 0, decideWithinMs: plan.decideWithinMs, tiers: plan.tiers }, Date.now));
+  } else if (decision.coldStart) {
+    run.runMode(new SequentialMode(run, { steps: fallbackSteps(plan, decision.ranked), tiers: plan.tiers, maxDepth: plan.maxDepth }, Date.now));
+  } else {
+    run.runMode(new RoutedMode(run, decision.chosen, plan.decideWithinMs, Date.now));
+  }
+}
+
+/** The routed reviewers did not decide in time: the sequential chain takes over, as one hand-off. */
+async function fallBack(run: EscalationRun): Promise<void> {
+  const plan = run.plan as DynamicPlan;
+  if (!run.handOff()) {
+    run.fallbackReason = undefined;
+    run.exhaust(`maximum escalation depth ${plan.maxDepth} reached`);
+    return;
+  }
+  run.log({ event: 'fallback', from: 'dynamic', to: 'sequential', reason: run.fallbackReason ?? 'no decision in time', depth: run.depth });
+  run.fallbackReason = undefined;
+  run.status = 'waiting';
+  run.runMode(new SequentialMode(run, { steps: fallbackSteps(plan, run.ranked), tiers: plan.tiers, maxDepth: plan.maxDepth }, Date.now, 'dynamic'));
+}
+
+function fallbackSteps(plan: DynamicPlan, ranked: string[]): ChainStep[] {
+  return plan.fallbackSteps ?? ranked.map((id) => ({ reviewers: [id], backup: [], timeoutMs: plan.decideWithinMs }));
+}
+
+async function rollBack(run: EscalationRun): Promise<void> {
+  const action = run.plan!.onExhausted;
+  if (action.action !== 'rollback') return;
   try {
     const { status } = await requestRollback({
       escalationId: run.escalationId,
-      endpoint,
+      endpoint: action.endpoint,
       idempotencyKey: `${run.escalationId}:rollback`,
       reason: run.exhaustedReason ?? 'escalation exhausted',
       failure: run.failure,
     });
-    run.log({ event: 'rollback-requested', endpoint, status });
+    run.log({ event: 'rollback-requested', endpoint: action.endpoint, status });
     run.finish('rolled-back', `rolled back after the escalation was exhausted: ${run.exhaustedReason}`, true);
   } catch (error) {
-    run.log({ event: 'rollback-failed', endpoint, error: failureMessage(error) });
+    run.log({ event: 'rollback-failed', endpoint: action.endpoint, error: failureMessage(error) });
     run.finish('blocked', `rollback failed (${failureMessage(error)}); the gate stays blocked`, true);
   }
 }
@@ -120,22 +196,36 @@ function failureMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Fisher–Yates with the workflow's seeded `Math.random`, so replays shuffle the same way. */
+function shuffled<T>(items: readonly T[]): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy;
+}
+
 /** The escalation's state and the moves its messages make; the workflow function only wires it to time. */
-class EscalationRun {
+class EscalationRun implements ModeHost {
   status: EscalationStatus = 'starting';
-  plan: SequentialPlan | undefined;
+  plan: EscalationPlan | undefined;
+  mode: Mode | undefined;
   policyVersion: string | null = null;
-  assignment: Assignment | undefined;
-  deadline: number | null = null;
   depth = 0;
-  /** Bumped on every change of who is awaited, so the main loop knows its timer is stale. */
+  /** Bumped on every change the main loop must see (a new assignment, a vote, the end). */
   generation = 0;
-  notificationCount = 0;
   exhaustedReason: string | undefined;
+  fallbackReason: string | undefined;
+  routing: RoutingScore[] | null = null;
+  ranked: string[] = [];
   outcome: EscalationOutcome | undefined;
+  private notificationCount = 0;
+  private pending: Array<{ reviewers: string[]; purpose: EmailPurpose; override?: { by: string; justification: string } }> = [];
   private readonly decisions: Decision[] = [];
   private readonly timeline: TimelineEntry[] = [];
-  private readonly startedAt = now();
+  private storedEvents = 0;
+  private readonly startedAt = new Date().toISOString();
 
   constructor(
     readonly escalationId: string,
@@ -144,52 +234,157 @@ class EscalationRun {
     this.log({ event: 'raised', gate: failure.gate.name, service: failure.service, severity: failure.severity });
   }
 
-  start(snapshot: PolicySnapshot): void {
-    this.plan = snapshot.plan;
-    this.policyVersion = snapshot.policyVersion;
-    this.log({ event: 'policy-snapshot', policyVersion: snapshot.policyVersion, gateKey: snapshot.plan.gateKey, model: snapshot.plan.model });
-    wf.upsertSearchAttributes([{ key: EscalationModel, value: snapshot.plan.model }]);
-    this.status = 'waiting';
-    this.assign(firstAssignment(snapshot.plan));
+  get maxDepth(): number {
+    return this.plan?.maxDepth ?? 0;
+  }
+
+  isStarting(): boolean {
+    return this.status === 'starting';
+  }
+
+  isRouting(): boolean {
+    return this.status === 'routing';
   }
 
   isWaiting(): boolean {
-    return this.status === 'waiting';
+    return this.status === 'waiting' || this.status === 'routing';
   }
 
   isRollingBack(): boolean {
     return this.status === 'rolling-back';
   }
 
-  validateDecision(request: DecisionRequest): void {
-    const refusal = refusalOf(
+  isFallingBack(): boolean {
+    return this.fallbackReason !== undefined && this.status === 'routing';
+  }
+
+  start(snapshot: PolicySnapshot): void {
+    this.plan = snapshot.plan;
+    this.policyVersion = snapshot.policyVersion;
+    const { plan } = snapshot;
+    this.log({ event: 'policy-snapshot', policyVersion: snapshot.policyVersion, gateKey: plan.gateKey, model: plan.model, selectedBy: plan.selectedBy, notes: plan.notes });
+    wf.upsertSearchAttributes([{ key: EscalationModel, value: plan.model }]);
+    this.status = 'waiting';
+  }
+
+  runMode(mode: Mode): void {
+    this.mode = mode;
+    this.changed();
+  }
+
+  // ---- ModeHost: what modes may do ----
+
+  handOff(): boolean {
+    if (this.depth + 1 > this.maxDepth) return false;
+    this.depth++;
+    return true;
+  }
+
+  notify(reviewers: string[], purpose: 'decide' | 'reminder'): void {
+    if (reviewers.length) this.pending.push({ reviewers, purpose });
+  }
+
+  logAssigned(assignment: { step: number; stage: Stage; reviewers: string[]; deadline: number }): void {
+    this.log({ event: 'assigned', step: assignment.step, stage: assignment.stage, reviewers: assignment.reviewers, deadline: new Date(assignment.deadline).toISOString(), depth: this.depth });
+    this.changed();
+  }
+
+  logHandOff(from: Stage, to: Stage, step: number): void {
+    this.log({ event: 'handed-off', step, from, to, depth: this.depth });
+  }
+
+  logTimedOut(step: number, stage: Stage, reviewers: string[]): void {
+    this.log({ event: 'timed-out', step, stage, reviewers });
+  }
+
+  logRenotified(round: number, reviewers: string[]): void {
+    this.log({ event: 'renotified', round, reviewers, depth: this.depth });
+  }
+
+  // ---- messages ----
+
+  decisionRefusal(request: DecisionRequest): Refusal | undefined {
+    return refusalOf(
       {
         status: this.status,
-        awaitedReviewers: this.status === 'waiting' ? (this.assignment?.reviewers ?? []) : [],
+        awaitedReviewers: this.awaited(),
         author: this.failure.change.author,
         people: this.plan?.people ?? {},
         requireComment: this.plan?.requireComment ?? null,
+        voted: this.mode?.voted() ?? [],
+        overrideAllowed: this.mode?.overrideAllowed() ?? false,
       },
       request,
     );
-    if (refusal) throw wf.ApplicationFailure.nonRetryable(refusal.message, refusal.code);
   }
 
   decide(request: DecisionRequest): EscalationView {
-    const assignment = this.assignment!;
-    this.decisions.push({ ...request, at: now(), step: assignment.step, stage: assignment.stage });
-    this.log({ event: 'decided', reviewer: request.reviewer, decision: request.decision, channel: request.channel, step: assignment.step });
-    if (request.decision === 'reject') {
-      this.finish('blocked', `rejected by ${request.reviewer} at step ${assignment.step + 1}`, false);
-    } else {
-      this.apply(afterApproval(this.plan!, assignment));
-    }
+    // Validators run before each handler; a second vote in the same activation is checked again here.
+    throwRefusal(this.decisionRefusal(request));
+    const view = this.mode!.view();
+    this.decisions.push({ ...request, at: now(), step: view.step ?? 0, stage: view.stage ?? { kind: 'primary' } });
+    this.log({ event: 'decided', reviewer: request.reviewer, decision: request.decision, channel: request.channel, step: view.step ?? 0 });
+    this.apply(this.mode!.decide(request));
     return this.view();
   }
 
-  validateWithdraw(_request: WithdrawRequest): void {
-    if (this.status === 'ended') throw wf.ApplicationFailure.nonRetryable('the escalation has ended; it can no longer be withdrawn', 'EscalationEnded');
-    if (this.status === 'rolling-back') throw wf.ApplicationFailure.nonRetryable('a rollback is under way; the escalation can no longer be withdrawn', 'EscalationEnded');
+  acknowledgeRefusal(request: AcknowledgeRequest): Refusal | undefined {
+    if (this.status === 'ended') return { code: 'EscalationEnded', message: 'the escalation has ended' };
+    if (!this.awaited().includes(request.reviewer)) return { code: 'NotAwaitedReviewer', message: `${request.reviewer} is not a reviewer this escalation is waiting on` };
+    return undefined;
+  }
+
+  acknowledge(request: AcknowledgeRequest): EscalationView {
+    this.log({ event: 'acknowledged', reviewer: request.reviewer, channel: request.channel });
+    this.mode!.acknowledge(request.reviewer);
+    this.changed();
+    return this.view();
+  }
+
+  reassignRefusal(request: ReassignRequest): Refusal | undefined {
+    return reassignRefusal(
+      {
+        status: this.status === 'routing' ? 'routing' : this.status,
+        awaitedReviewers: this.awaited(),
+        leads: this.plan?.tiers.flatMap((tier) => (tier.lead ? [tier.lead] : [])) ?? [],
+        author: this.failure.change.author,
+        people: this.plan?.people ?? {},
+      },
+      request,
+    );
+  }
+
+  reassign(request: ReassignRequest): EscalationView {
+    throwRefusal(this.reassignRefusal(request));
+    const from = this.awaited().includes(request.by) ? [request.by] : [];
+    if (!this.handOff()) {
+      this.exhaust(`maximum escalation depth ${this.maxDepth} reached by a reassignment`);
+      return this.view();
+    }
+    this.log({ event: 'reassigned', by: request.by, from: from.length ? from : this.awaited(), to: request.to, reason: request.reason, depth: this.depth });
+    this.mode!.reassign(from, request.to);
+    this.changed();
+    return this.view();
+  }
+
+  breakGlassRefusal(request: BreakGlassRequest): Refusal | undefined {
+    return breakGlassRefusal({ status: this.status, holders: this.plan?.breakGlass.holders ?? [], author: this.failure.change.author, people: this.plan?.people ?? {} }, request);
+  }
+
+  breakGlass(request: BreakGlassRequest): EscalationView {
+    this.log({ event: 'break-glass', by: request.by, justification: request.justification, channel: request.channel });
+    this.decisions.push({ reviewer: request.by, decision: 'override', comment: request.justification, channel: request.channel, at: now(), step: this.mode?.view().step ?? 0, stage: this.mode?.view().stage ?? { kind: 'primary' } });
+    this.finish('overridden', `break-glass by ${request.by}: ${request.justification}`, true);
+    // The security reviewers look at every break-glass afterwards.
+    const reviewers = this.plan!.breakGlass.notify.filter((id) => id !== request.by);
+    if (reviewers.length) this.pending.push({ reviewers, purpose: 'review-override', override: { by: request.by, justification: request.justification } });
+    return this.view();
+  }
+
+  withdrawRefusal(): Refusal | undefined {
+    if (this.status === 'ended') return { code: 'EscalationEnded', message: 'the escalation has ended; it can no longer be withdrawn' };
+    if (this.status === 'rolling-back') return { code: 'EscalationEnded', message: 'a rollback is under way; the escalation can no longer be withdrawn' };
+    return undefined;
   }
 
   withdraw(request: WithdrawRequest): EscalationView {
@@ -204,17 +399,28 @@ class EscalationRun {
     this.finish('recovered', pipelineRunId ? `the gate re-ran green in pipeline run ${pipelineRunId}` : 'the gate re-ran green', false);
   }
 
-  timeOut(): void {
-    const assignment = this.assignment!;
-    this.log({ event: 'timed-out', step: assignment.step, stage: assignment.stage, reviewers: assignment.reviewers });
-    this.apply(afterTimeout(this.plan!, assignment, this.depth));
+  /** The mode's timer fired. */
+  wake(): void {
+    this.apply(this.mode!.wake(Date.now()));
+  }
+
+  exhaust(reason: string): void {
+    const action = this.plan!.onExhausted.action;
+    this.exhaustedReason = reason;
+    this.log({ event: 'exhausted', reason, action, depth: this.depth });
+    if (action === 'rollback') {
+      this.status = 'rolling-back';
+      this.changed();
+      wf.upsertSearchAttributes([{ key: EscalationState, value: 'rolling-back' }, { key: AwaitedReviewers, value: [] }]);
+    } else {
+      this.finish('blocked', `blocked after the escalation was exhausted: ${reason}`, true);
+    }
   }
 
   finish(outcome: OutcomeKind, reason: string, postmortem: boolean): void {
     if (this.status === 'ended') return;
     this.status = 'ended';
-    this.deadline = null;
-    this.generation++;
+    this.changed();
     this.log({ event: 'ended', outcome, reason });
     this.outcome = {
       escalationId: this.escalationId,
@@ -224,6 +430,7 @@ class EscalationRun {
       gate: this.failure.gate.name,
       service: this.failure.service,
       severity: this.failure.severity,
+      model: this.plan?.model ?? null,
       depth: this.depth,
       policyVersion: this.policyVersion,
       startedAt: this.startedAt,
@@ -235,26 +442,83 @@ class EscalationRun {
       { key: EscalationState, value: 'ended' },
       { key: Outcome, value: outcome },
       { key: AwaitedReviewers, value: [] },
+      { key: EscalationDepth, value: this.depth },
     ]);
+  }
+
+  // ---- side effects, started by the main loop ----
+
+  /** Emails everyone queued since the last call; in quiet hours only the primary on-call is paged. */
+  sendNotifications(): Promise<unknown> {
+    const sent: Promise<void>[] = [];
+    const batches = this.pending;
+    this.pending = [];
+    for (const batch of batches) {
+      let reviewers = batch.reviewers;
+      const quiet = this.plan?.quietHours;
+      if (quiet && batch.purpose !== 'review-override' && quiet.intervals.some((i) => i.fromMs <= Date.now() && Date.now() < i.toMs)) {
+        const held = reviewers.filter((id) => id !== quiet.onCall);
+        reviewers = [quiet.onCall];
+        this.log({ event: 'quiet-hours', notified: reviewers, held });
+      }
+      for (const reviewerId of reviewers) sent.push(this.email(reviewerId, batch.purpose, batch.override));
+    }
+    return Promise.all(sent);
+  }
+
+  /** Writes the timeline entries not yet in the outcome store; the store skips what a retry repeats. */
+  async flushEvents(): Promise<void> {
+    if (this.storedEvents >= this.timeline.length) return;
+    const fromSeq = this.storedEvents;
+    const entries = this.timeline.slice(fromSeq);
+    this.storedEvents = this.timeline.length;
+    try {
+      await recordEvents({
+        escalationId: this.escalationId,
+        gate: this.failure.gate.name,
+        service: this.failure.service,
+        repository: this.failure.repository,
+        severity: this.failure.severity,
+        model: this.plan?.model ?? 'unknown',
+        startedAt: this.startedAt,
+        policyVersion: this.policyVersion,
+        fromSeq,
+        entries,
+        decisions: [...this.decisions],
+      });
+    } catch {
+      // The outcome, recorded at the end, carries the whole timeline; nothing is lost.
+      this.storedEvents = fromSeq;
+    }
   }
 
   log(entry: DistributiveOmit<TimelineEntry, 'at'>): void {
     this.timeline.push({ at: now(), ...entry } as TimelineEntry);
   }
 
+  awaited(): string[] {
+    return this.status === 'waiting' && this.mode ? this.mode.awaited() : [];
+  }
+
   view(): EscalationView {
-    const waiting = this.status === 'waiting' && this.assignment !== undefined;
+    const modeView = this.mode?.view();
+    const waiting = this.status === 'waiting' && modeView !== undefined;
     return {
       escalationId: this.escalationId,
       failure: this.failure,
-      model: 'sequential',
+      model: this.plan?.model ?? null,
+      selectedBy: this.plan?.selectedBy ?? null,
       policyVersion: this.policyVersion,
       status: this.status,
-      step: this.assignment?.step ?? null,
-      stepCount: this.plan?.steps.length ?? null,
-      stage: this.assignment?.stage ?? null,
-      awaitedReviewers: waiting ? [...this.assignment!.reviewers] : [],
-      deadline: waiting && this.deadline !== null ? new Date(this.deadline).toISOString() : null,
+      step: modeView?.step ?? null,
+      stepCount: modeView?.stepCount ?? null,
+      stage: modeView?.stage ?? null,
+      awaitedReviewers: this.awaited(),
+      primary: modeView?.primary ?? null,
+      votes: modeView?.votes ?? null,
+      acknowledgedBy: modeView?.acknowledgedBy ?? [],
+      routing: this.routing,
+      deadline: waiting && modeView.deadline !== null ? new Date(modeView.deadline).toISOString() : null,
       depth: this.depth,
       maxDepth: this.plan?.maxDepth ?? null,
       decisions: [...this.decisions],
@@ -263,43 +527,52 @@ class EscalationRun {
     };
   }
 
-  private apply(move: ChainMove): void {
-    if (move.kind === 'passed') {
-      this.finish('passed', `approved at all ${this.plan!.steps.length} steps`, false);
-    } else if (move.kind === 'exhausted') {
-      this.exhausted(move.reason);
-    } else {
-      if (move.handOff) {
-        this.depth++;
-        this.log({ event: 'handed-off', step: move.assignment.step, from: this.assignment!.stage, to: move.assignment.stage, depth: this.depth });
-      }
-      this.assign(move.assignment);
-    }
+  private apply(move: ModeMove): void {
+    if (move.kind === 'end') this.finish(move.outcome, move.reason, false);
+    else if (move.kind === 'exhausted') this.exhaust(move.reason);
+    else if (move.kind === 'fallback') {
+      this.fallbackReason = move.reason;
+      this.status = 'routing';
+      this.changed();
+    } else this.changed();
   }
 
-  private exhausted(reason: string): void {
-    const action = this.plan!.onExhausted.action;
-    this.exhaustedReason = reason;
-    this.log({ event: 'exhausted', reason, action, depth: this.depth });
-    if (action === 'rollback') {
-      this.status = 'rolling-back';
-      this.generation++;
-      wf.upsertSearchAttributes([{ key: EscalationState, value: 'rolling-back' }, { key: AwaitedReviewers, value: [] }]);
-    } else {
-      this.finish('blocked', `blocked after the escalation was exhausted: ${reason}`, true);
-    }
-  }
-
-  private assign(assignment: Assignment): void {
-    this.assignment = assignment;
-    this.deadline = Date.now() + assignment.timeoutMs;
+  private changed(): void {
     this.generation++;
-    this.log({ event: 'assigned', step: assignment.step, stage: assignment.stage, reviewers: assignment.reviewers, deadline: new Date(this.deadline).toISOString(), depth: this.depth });
-    wf.upsertSearchAttributes([
-      { key: EscalationState, value: 'waiting' },
-      { key: EscalationDepth, value: this.depth },
-      { key: AwaitedReviewers, value: assignment.reviewers },
-    ]);
+    if (this.status === 'waiting' && this.mode) {
+      wf.upsertSearchAttributes([
+        { key: EscalationState, value: 'waiting' },
+        { key: EscalationDepth, value: this.depth },
+        { key: AwaitedReviewers, value: this.mode.awaited() },
+      ]);
+    }
+  }
+
+  private email(reviewerId: string, purpose: EmailPurpose, override?: { by: string; justification: string }): Promise<void> {
+    const plan = this.plan!;
+    const reviewer = plan.people[reviewerId];
+    if (!reviewer) return Promise.resolve();
+    const view = this.view();
+    const step = view.step ?? 0;
+    const messageId = `<${this.escalationId}.step${step + 1}.n${++this.notificationCount}@escalator>`;
+    return emailReviewer({
+      escalationId: this.escalationId,
+      messageId,
+      purpose,
+      reviewer: { id: reviewer.id, name: reviewer.name, email: reviewer.email },
+      model: plan.model,
+      step,
+      stepCount: view.stepCount ?? 1,
+      stage: view.stage ?? { kind: 'primary' },
+      deadline: view.deadline,
+      alsoAsked: view.awaitedReviewers.filter((id) => id !== reviewerId),
+      primary: view.primary,
+      ...(override ? { override } : {}),
+      failure: this.failure,
+    }).then(
+      () => this.log({ event: 'notified', reviewer: reviewerId, channel: 'email', messageId, step }),
+      (error: unknown) => this.log({ event: 'notification-failed', reviewer: reviewerId, channel: 'email', error: failureMessage(error), step }),
+    );
   }
 }
 

@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { z } from 'zod';
 import type { RefusalCode } from '../../domain/escalation.js';
 import { fieldErrors } from '../../domain/field-errors.js';
-import { decisionBodySchema, recoveredBodySchema, withdrawBodySchema } from '../../domain/request-bodies.js';
+import { acknowledgeBodySchema, breakGlassBodySchema, decisionBodySchema, reassignBodySchema, recoveredBodySchema, withdrawBodySchema } from '../../domain/request-bodies.js';
 import { DecisionRefusedError, EscalationNotFoundError, InvalidInputError } from '../errors.js';
 import type { EscalatorClient } from '../escalator-client.js';
 import { HttpError } from './http-error.js';
@@ -19,9 +19,17 @@ export interface ShimOptions {
 const refusalStatus: Record<RefusalCode, number> = {
   EscalationEnded: 409,
   NotAwaitedReviewer: 403,
+  AlreadyVoted: 409,
   AuthorCannotApprove: 403,
   CommentRequired: 400,
+  OverrideNotAllowed: 403,
+  NotBreakGlassHolder: 403,
+  JustificationRequired: 400,
+  ReassignNotAllowed: 403,
+  UnknownPerson: 400,
 };
+
+const refusalField: Partial<Record<RefusalCode, string>> = { CommentRequired: 'comment', JustificationRequired: 'justification', UnknownPerson: 'to' };
 
 const escalationIdPattern = /^escalation-[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$/;
 
@@ -78,6 +86,28 @@ export function buildShim(options: ShimOptions): FastifyInstance {
       { reviewer: identity.id, decision: body.decision, channel: 'http', ...(body.comment ? { comment: body.comment } : {}) },
       updateId ? { updateId: `decision:${identity.id}:${updateId}` } : {},
     );
+  });
+
+  app.post('/v1/escalations/:id/acknowledge', async (request) => {
+    const identity = requireScope(request, 'decide');
+    const escalationId = escalationIdOf(request);
+    parseBody(acknowledgeBodySchema, request.body ?? {});
+    return options.escalator.acknowledge(escalationId, { reviewer: identity.id, channel: 'http' });
+  });
+
+  app.post('/v1/escalations/:id/reassign', async (request) => {
+    const identity = requireScope(request, 'decide');
+    const escalationId = escalationIdOf(request);
+    const body = parseBody(reassignBodySchema, request.body);
+    const updateId = idempotencyKeyOf(request);
+    return options.escalator.reassign(escalationId, { by: identity.id, to: body.to, reason: body.reason, channel: 'http' }, updateId ? { updateId: `reassign:${identity.id}:${updateId}` } : {});
+  });
+
+  app.post('/v1/escalations/:id/break-glass', async (request) => {
+    const identity = requireScope(request, 'decide');
+    const escalationId = escalationIdOf(request);
+    const body = parseBody(breakGlassBodySchema, request.body);
+    return options.escalator.breakGlass(escalationId, { by: identity.id, justification: body.justification, channel: 'http' });
   });
 
   app.post('/v1/escalations/:id/withdraw', async (request) => {
@@ -141,7 +171,8 @@ function toHttpError(error: unknown): HttpError {
   if (error instanceof InvalidInputError) return new HttpError(400, 'InvalidInput', error.message, error.fields);
   if (error instanceof EscalationNotFoundError) return new HttpError(404, 'EscalationNotFound', error.message);
   if (error instanceof DecisionRefusedError) {
-    return new HttpError(refusalStatus[error.code], error.code, error.message, error.code === 'CommentRequired' ? [{ path: 'comment', message: error.message }] : null);
+    const field = refusalField[error.code];
+    return new HttpError(refusalStatus[error.code], error.code, error.message, field ? [{ path: field, message: error.message }] : null);
   }
   const fastifyError = error as { statusCode?: number; code?: string; message?: string };
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {

@@ -10,6 +10,8 @@ const context: DecisionContext = {
     mallory: { id: 'mallory', name: 'Mallory', email: 'mallory@example.com', aliases: ['mallory', 'mallory@example.com'] },
   },
   requireComment: 'on-reject',
+  voted: [],
+  overrideAllowed: false,
 };
 
 describe('decision refusal', () => {

@@ -1,9 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { planFor } from '../../domain/escalation-plan.js';
+import { resolvePlan } from '../../domain/escalation-plan.js';
+import type { Policy } from '../../domain/policy.js';
+import { gateFailure } from '../helpers/gate-failure.js';
+import { gateFailureSchema } from '../../domain/gate-failure.js';
 import { PolicyError } from '../../domain/policy-error.js';
 import { parsePolicy } from '../../domain/policy-parser.js';
 import { sequentialPolicy } from '../helpers/policies.js';
+
+const monday = new Date('2026-11-23T10:00:00Z');
+
+function planFor(policy: Policy, gate: string) {
+  return resolvePlan(policy, gateFailureSchema.parse(gateFailure({ gate: { name: gate, kind: 'tests' } })), { at: monday, ordinal: 0 });
+}
 
 function problemsOf(yaml: string): PolicyError['problems'] {
   try {
@@ -32,10 +41,11 @@ describe('policy parser', () => {
   it('converts readable durations to milliseconds and resolves backups from people', () => {
     const { policy } = parsePolicy(sequentialPolicy({ chainTimeout: '90s', fastTimeout: '2h' }), 'p.yaml');
     const plan = planFor(policy, 'integration-tests')!;
+    if (plan.model !== 'sequential') throw new Error('expected a sequential plan');
     expect(plan.steps[0]).toEqual({ reviewers: ['alice'], backup: ['bob'], timeoutMs: 90_000 });
     expect(plan.tiers).toEqual([
-      { name: 'team-leads', reviewers: ['lead'], timeoutMs: 7_200_000 },
-      { name: 'seniors', reviewers: ['senior'], timeoutMs: 7_200_000 },
+      { name: 'team-leads', reviewers: ['lead'], timeoutMs: 7_200_000, lead: null },
+      { name: 'seniors', reviewers: ['senior'], timeoutMs: 7_200_000, lead: null },
     ]);
     expect(plan.people.alice!.aliases).toEqual(['alice', 'alice@example.com', 'alice-gh']);
   });
@@ -71,9 +81,9 @@ describe('policy parser', () => {
     expect(problemsOf(yaml)).toEqual([expect.objectContaining({ path: 'people.alice.backup', message: 'a person cannot be their own backup' })]);
   });
 
-  it('describes parallel and dynamic gates but refuses to run them in this version', () => {
-    const yaml = minimal('  perf:\n    model: parallel\n    reviewers: [alice]\n    quorum: { approve: 1 }\n    decideWithin: 1h\n');
-    expect(problemsOf(yaml)).toEqual([expect.objectContaining({ path: 'gates.perf.model', message: expect.stringContaining('model "parallel" is not available in this version') })]);
+  it('refuses a quorum larger than the group that must reach it', () => {
+    const yaml = minimal('  perf:\n    model: parallel\n    reviewers: [alice]\n    quorum: { approve: 2 }\n    decideWithin: 1h\n');
+    expect(problemsOf(yaml)).toEqual([expect.objectContaining({ path: 'gates.perf.quorum.approve', message: 'a quorum of 2 cannot be reached by a group of 1' })]);
   });
 
   it('refuses unknown keys, wrong types and YAML syntax errors with positions', () => {

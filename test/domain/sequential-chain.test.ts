@@ -1,22 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import type { SequentialPlan } from '../../domain/escalation-plan.js';
-import { afterApproval, afterTimeout, firstAssignment } from '../../domain/sequential-chain.js';
+import { afterApproval, afterTimeout, type ChainPlan, firstAssignment } from '../../domain/sequential-chain.js';
 
-const plan: SequentialPlan = {
-  model: 'sequential',
-  gateKey: 'build',
+const plan: ChainPlan = {
   steps: [
     { reviewers: ['alice'], backup: ['bob'], timeoutMs: 1000 },
     { reviewers: ['carol'], backup: [], timeoutMs: 2000 },
   ],
   tiers: [
-    { name: 'leads', reviewers: ['lead'], timeoutMs: 3000 },
-    { name: 'seniors', reviewers: ['senior'], timeoutMs: 4000 },
+    { name: 'leads', reviewers: ['lead'], timeoutMs: 3000, lead: null },
+    { name: 'seniors', reviewers: ['senior'], timeoutMs: 4000, lead: null },
   ],
   maxDepth: 3,
-  onExhausted: { action: 'block' },
-  requireComment: 'never',
-  people: {},
 };
 
 describe('sequential chain', () => {

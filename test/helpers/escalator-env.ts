@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { EscalatorClient } from '../../client/escalator-client.js';
-import type { EscalationOutcome } from '../../domain/escalation.js';
+import type { OutcomeStore } from '../../activities/outcome-store/store.js';
 import { workerConfigFrom } from '../../worker/config.js';
 import { createEscalatorWorker } from '../../worker/create-worker.js';
 import { quietRuntime } from './quiet-runtime.js';
@@ -19,10 +19,9 @@ export interface EscalatorEnv {
   smtp: SmtpSink;
   taskQueue: string;
   policyFile: string;
-  auditFile: string;
   publicUrl: string;
-  /** Outcomes appended to the audit file so far. */
-  auditedOutcomes(): Promise<EscalationOutcome[]>;
+  /** The worker's outcome store (a SQLite file, or PostgreSQL when `databaseUrl` is given). */
+  store: OutcomeStore;
   close(): Promise<void>;
 }
 
@@ -30,12 +29,12 @@ export interface EscalatorEnv {
  * A running Escalator against the shared dev server: a worker on a unique task queue with the given
  * policy, a real SMTP sink, and a client. Close it in `afterAll`.
  */
-export async function startEscalator(policyYaml: string): Promise<EscalatorEnv> {
+export async function startEscalator(policyYaml: string, options: { databaseUrl?: string } = {}): Promise<EscalatorEnv> {
   quietRuntime();
   const address = inject('temporalAddress');
   const dir = await mkdtemp(join(tmpdir(), 'escalator-env-'));
   const policyFile = join(dir, 'policy.yaml');
-  const auditFile = join(dir, 'outcomes.jsonl');
+  const outcomesFile = join(dir, 'outcomes.sqlite');
   await writeFile(policyFile, policyYaml);
   const smtp = await startSmtpSink();
   const taskQueue = `test-${randomUUID()}`;
@@ -46,10 +45,11 @@ export async function startEscalator(policyYaml: string): Promise<EscalatorEnv> 
     ESCALATOR_POLICY_FILE: policyFile,
     ESCALATOR_SMTP_URL: smtp.url,
     ESCALATOR_PUBLIC_URL: publicUrl,
-    ESCALATOR_AUDIT_FILE: auditFile,
+    ESCALATOR_OUTCOMES_FILE: outcomesFile,
+    ...(options.databaseUrl ? { ESCALATOR_OUTCOMES_DATABASE_URL: options.databaseUrl } : {}),
   });
   const nativeConnection = await NativeConnection.connect({ address });
-  const { worker } = await createEscalatorWorker(config, { connection: nativeConnection, workflowBundle: { codePath: inject('workflowBundlePath') } });
+  const { worker, store } = await createEscalatorWorker(config, { connection: nativeConnection, workflowBundle: { codePath: inject('workflowBundlePath') } });
   const running = worker.run();
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
@@ -60,14 +60,11 @@ export async function startEscalator(policyYaml: string): Promise<EscalatorEnv> 
     smtp,
     taskQueue,
     policyFile,
-    auditFile,
     publicUrl,
-    async auditedOutcomes() {
-      const text = await readFile(auditFile, 'utf8').catch(() => '');
-      return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as EscalationOutcome);
-    },
+    store,
     async close() {
       await stopWorker(worker, running);
+      await store.close();
       await nativeConnection.close();
       await connection.close();
       await smtp.close();

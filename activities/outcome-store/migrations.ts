@@ -1,0 +1,144 @@
+import type { EngineKind, SqlEngine } from './engine.js';
+
+/**
+ * One schema change. `sql` is a script written to run on both engines, or one script per engine
+ * where their types differ. A migration is never edited once released: change the schema with a new one.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string | Record<EngineKind, string>;
+}
+
+// Timestamps are ISO 8601 UTC text (the store normalises them with toISOString), so text order is time
+// order on both engines and values read back exactly as the workflow wrote them.
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'escalations and their timeline events',
+    sql: `
+      CREATE TABLE escalations (
+        escalation_id  TEXT PRIMARY KEY,
+        gate           TEXT NOT NULL,
+        service        TEXT NOT NULL,
+        repository     TEXT,
+        severity       TEXT NOT NULL,
+        model          TEXT,
+        policy_version TEXT,
+        started_at     TEXT NOT NULL,
+        ended_at       TEXT,
+        outcome        TEXT,
+        reason         TEXT,
+        depth          INTEGER NOT NULL DEFAULT 0,
+        postmortem     BOOLEAN NOT NULL DEFAULT FALSE
+      );
+      CREATE INDEX escalations_by_scope ON escalations (gate, service, ended_at);
+
+      CREATE TABLE escalation_events (
+        escalation_id TEXT NOT NULL REFERENCES escalations (escalation_id),
+        seq           INTEGER NOT NULL,
+        at            TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        actor         TEXT,
+        detail        TEXT NOT NULL,
+        PRIMARY KEY (escalation_id, seq)
+      );
+    `,
+  },
+  {
+    version: 2,
+    name: 'decisions with response times, and who each open escalation awaits',
+    sql: `
+      CREATE TABLE decisions (
+        escalation_id TEXT NOT NULL REFERENCES escalations (escalation_id),
+        seq           INTEGER NOT NULL,
+        reviewer      TEXT NOT NULL,
+        decision      TEXT NOT NULL,
+        channel       TEXT NOT NULL,
+        comment       TEXT,
+        step          INTEGER NOT NULL,
+        asked_at      TEXT,
+        decided_at    TEXT NOT NULL,
+        response_ms   BIGINT,
+        PRIMARY KEY (escalation_id, seq)
+      );
+      CREATE INDEX decisions_by_reviewer ON decisions (reviewer, decided_at);
+
+      CREATE TABLE awaiting (
+        escalation_id TEXT NOT NULL REFERENCES escalations (escalation_id),
+        reviewer      TEXT NOT NULL,
+        since         TEXT NOT NULL,
+        PRIMARY KEY (escalation_id, reviewer)
+      );
+      CREATE INDEX awaiting_by_reviewer ON awaiting (reviewer);
+    `,
+  },
+  {
+    version: 3,
+    name: 'refused decision attempts',
+    // No foreign key: a refusal may name an escalation the store has not heard of yet, or none at all.
+    sql: {
+      sqlite: `
+        CREATE TABLE refusals (
+          id            INTEGER PRIMARY KEY,
+          escalation_id TEXT NOT NULL,
+          at            TEXT NOT NULL,
+          actor         TEXT NOT NULL,
+          code          TEXT NOT NULL,
+          message       TEXT NOT NULL,
+          channel       TEXT NOT NULL
+        );
+        CREATE INDEX refusals_by_escalation ON refusals (escalation_id, at);
+      `,
+      postgres: `
+        CREATE TABLE refusals (
+          id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+          escalation_id TEXT NOT NULL,
+          at            TEXT NOT NULL,
+          actor         TEXT NOT NULL,
+          code          TEXT NOT NULL,
+          message       TEXT NOT NULL,
+          channel       TEXT NOT NULL
+        );
+        CREATE INDEX refusals_by_escalation ON refusals (escalation_id, at);
+      `,
+    },
+  },
+];
+
+/**
+ * Applies the migrations the database has not seen, in version order, in one transaction, and
+ * records each in `schema_migrations`. Safe to run from several processes at once: they take turns,
+ * and the later ones find nothing left to do. Versions recorded by newer code are left alone, so an
+ * older worker keeps running during a rolling deploy. Resolves with the versions this call applied.
+ */
+export async function applyMigrations(engine: SqlEngine, list: readonly Migration[] = migrations): Promise<number[]> {
+  return engine.transaction(
+    async (tx) => {
+      await tx.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+      const rows = await tx.query<{ version: number }>('SELECT version FROM schema_migrations');
+      const seen = new Set(rows.map((row) => row.version));
+      const applied: number[] = [];
+      for (const migration of [...list].sort((a, b) => a.version - b.version)) {
+        if (seen.has(migration.version)) continue;
+        await tx.exec(typeof migration.sql === 'string' ? migration.sql : migration.sql[engine.kind]);
+        await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [migration.version, migration.name, new Date().toISOString()]);
+        applied.push(migration.version);
+      }
+      return applied;
+    },
+    { lock: 'escalator.schema_migrations' },
+  );
+}
+
+/** The highest migration version applied to the database; 0 before the first migration. */
+export async function schemaVersion(engine: SqlEngine): Promise<number> {
+  const [table] = await engine.query<{ present: number }>(
+    engine.kind === 'sqlite'
+      ? "SELECT COUNT(*) AS present FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+      : "SELECT COUNT(*) AS present FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'",
+  );
+  if (!table?.present) return 0;
+  const [row] = await engine.query<{ version: number | null }>('SELECT MAX(version) AS version FROM schema_migrations');
+  return row?.version ?? 0;
+}

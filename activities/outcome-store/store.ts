@@ -1,0 +1,462 @@
+import type { Decision, EscalationOutcome, OutcomeKind, TimelineEntry } from '../../domain/escalation.js';
+import type { EngineKind, SqlEngine, SqlSession, SqlValue } from './engine.js';
+import { applyMigrations, schemaVersion } from './migrations.js';
+import { openPostgresEngine } from './postgres.js';
+import { reviewFacts, type DecisionFact } from './review-facts.js';
+import { openSqliteEngine } from './sqlite.js';
+import { TimelineConflictError } from './timeline-conflict-error.js';
+
+/** A batch of timeline entries of one escalation, with what the store keeps about the escalation itself. */
+export interface EscalationEvents {
+  escalationId: string;
+  gate: string;
+  service: string;
+  repository: string;
+  severity: string;
+  model: string;
+  startedAt: string;
+  policyVersion: string | null;
+  /** The seq of `entries[0]` (its index in the escalation's timeline); entry i gets `fromSeq + i`. */
+  fromSeq: number;
+  entries: TimelineEntry[];
+  /** Decisions taken so far (all or only the batch's); they supply the comments `decided` entries lack. */
+  decisions: Decision[];
+}
+
+/** A refused decision attempt: who tried, through which channel, and the refusal's code and message. */
+export interface RefusalInput {
+  escalationId: string;
+  at: string;
+  actor: string;
+  code: string;
+  message: string;
+  channel: string;
+}
+
+export interface StoredRefusal extends RefusalInput {
+  id: number;
+}
+
+/** One stored timeline entry: `kind` is its `event`, `actor` its reviewer or `by`, `detail` the rest of its fields. */
+export interface StoredEvent {
+  seq: number;
+  at: string;
+  kind: string;
+  actor: string | null;
+  detail: unknown;
+}
+
+/** A decision with its response time: from the last assignment of that reviewer before it to the decision. */
+export type StoredDecision = DecisionFact;
+
+/** The `escalations` row: what was escalated, and once it has ended, how it ended. */
+export interface EscalationRecord {
+  escalationId: string;
+  gate: string;
+  service: string;
+  /** Null when only the outcome was recorded (it does not carry the repository). */
+  repository: string | null;
+  severity: string;
+  /** Null when the escalation ended before a policy was snapshotted. */
+  model: string | null;
+  policyVersion: string | null;
+  startedAt: string;
+  endedAt: string | null;
+  outcome: OutcomeKind | null;
+  reason: string | null;
+  depth: number;
+  postmortem: boolean;
+}
+
+export interface ResponseStats {
+  /** Decisions the reviewer took in scope. */
+  decisions: number;
+  /** Median milliseconds from being asked to deciding, over the decisions whose assignment is known; null if none. */
+  medianResponseMs: number | null;
+}
+
+/**
+ * Every escalation's timeline, decisions and outcome, in SQL. All writes are idempotent, so an
+ * activity may retry any of them. Timestamps are stored and returned as ISO 8601 UTC with milliseconds.
+ * Call `migrate()` once before anything else.
+ */
+export interface OutcomeStore {
+  readonly engine: EngineKind;
+  /** Brings the schema up to date; safe to call from several processes at once. */
+  migrate(): Promise<void>;
+  /** The highest migration version applied to the database; 0 before `migrate()`. */
+  schemaVersion(): Promise<number>;
+  /**
+   * Stores a batch of timeline entries (each seq once, however often the call is retried), creates
+   * or refreshes the escalation's row, and derives its decisions and awaited reviewers from the
+   * timeline stored so far, all in one transaction. Throws {@link TimelineConflictError}, storing
+   * nothing, when a seq already holds a different entry.
+   */
+  recordEvents(input: EscalationEvents): Promise<void>;
+  /**
+   * Records how the escalation ended, the first time only (a later, different outcome for the same
+   * id is ignored); stores the timeline entries not yet stored (`outcome.timeline[i]` is seq i) and
+   * stops counting the escalation as awaiting anyone.
+   */
+  recordOutcome(outcome: EscalationOutcome): Promise<void>;
+  /** Appends a refused decision attempt. Not deduplicated: each call is one attempt. */
+  recordRefusal(refusal: RefusalInput): Promise<void>;
+  /**
+   * Per reviewer asked about (every one gets an entry): their decision count and median response
+   * time, optionally only for one gate and/or service and for decisions taken at or after `since`.
+   */
+  responseStats(reviewers: string[], options?: { gate?: string; service?: string; since?: string }): Promise<Record<string, ResponseStats>>;
+  /** Per reviewer asked about: how many open escalations await them now. */
+  currentLoad(reviewers: string[]): Promise<Record<string, number>>;
+  /** How many escalations have ended in the scope (all when empty): too few means no history to route on yet. */
+  historySize(scope: { gate?: string; service?: string }): Promise<number>;
+  /** The stored timeline in seq order; empty for an unknown escalation. */
+  timeline(escalationId: string): Promise<StoredEvent[]>;
+  /** The stored decisions in seq order; empty for an unknown escalation. */
+  decisions(escalationId: string): Promise<StoredDecision[]>;
+  /** The refused attempts in time order. */
+  refusals(escalationId: string): Promise<StoredRefusal[]>;
+  escalation(escalationId: string): Promise<EscalationRecord | undefined>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the outcome store on PostgreSQL when `databaseUrl` is a `postgres://` or `postgresql://`
+ * URL (the server must be reachable), otherwise on the SQLite `sqliteFile` (created, with its parent
+ * directory, if missing). Any other non-empty `databaseUrl` is a configuration mistake and throws.
+ */
+export async function openOutcomeStore(options: { databaseUrl?: string; sqliteFile: string }): Promise<OutcomeStore> {
+  const url = options.databaseUrl?.trim();
+  if (!url) return outcomeStoreOn(await openSqliteEngine(options.sqliteFile));
+  if (!/^postgres(ql)?:\/\//i.test(url)) throw new Error(`the outcome store's database URL must start with postgres:// or postgresql:// (got ${url.split(':')[0]}:)`);
+  return outcomeStoreOn(await openPostgresEngine(url));
+}
+
+function outcomeStoreOn(engine: SqlEngine): OutcomeStore {
+  return {
+    engine: engine.kind,
+
+    async migrate() {
+      await applyMigrations(engine);
+    },
+
+    schemaVersion: () => schemaVersion(engine),
+
+    recordEvents: (input) =>
+      engine.transaction(
+        async (tx) => {
+          await tx.run(
+            `INSERT INTO escalations (escalation_id, gate, service, repository, severity, model, policy_version, started_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (escalation_id) DO UPDATE SET
+               gate = excluded.gate, service = excluded.service, repository = excluded.repository, severity = excluded.severity,
+               model = excluded.model, policy_version = COALESCE(excluded.policy_version, escalations.policy_version)`,
+            [input.escalationId, input.gate, input.service, input.repository, input.severity, input.model, input.policyVersion, instant(input.startedAt)],
+          );
+          await storeEntries(tx, input.escalationId, input.fromSeq, input.entries);
+          await refreshReviewState(tx, input.escalationId, input.decisions);
+        },
+        { lock: escalationLock(input.escalationId) },
+      ),
+
+    recordOutcome: (outcome) =>
+      engine.transaction(
+        async (tx) => {
+          await tx.run(
+            `INSERT INTO escalations (escalation_id, gate, service, severity, model, policy_version, started_at, ended_at, outcome, reason, depth, postmortem)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (escalation_id) DO UPDATE SET
+               ended_at = excluded.ended_at, outcome = excluded.outcome, reason = excluded.reason, depth = excluded.depth,
+               postmortem = excluded.postmortem, policy_version = COALESCE(escalations.policy_version, excluded.policy_version)
+             WHERE escalations.ended_at IS NULL`,
+            [
+              outcome.escalationId,
+              outcome.gate,
+              outcome.service,
+              outcome.severity,
+              // Outcomes recorded before the model was part of them (replayed histories) still have the snapshot.
+              outcome.model ?? snapshottedModel(outcome.timeline),
+              outcome.policyVersion,
+              instant(outcome.startedAt),
+              instant(outcome.endedAt),
+              outcome.outcome,
+              outcome.reason,
+              outcome.depth,
+              outcome.postmortem,
+            ],
+          );
+          await storeEntries(tx, outcome.escalationId, 0, outcome.timeline);
+          await refreshReviewState(tx, outcome.escalationId, outcome.decisions);
+        },
+        { lock: escalationLock(outcome.escalationId) },
+      ),
+
+    async recordRefusal(refusal) {
+      await engine.run('INSERT INTO refusals (escalation_id, at, actor, code, message, channel) VALUES (?, ?, ?, ?, ?, ?)', [
+        refusal.escalationId,
+        instant(refusal.at),
+        refusal.actor,
+        refusal.code,
+        refusal.message,
+        refusal.channel,
+      ]);
+    },
+
+    async responseStats(reviewers, options = {}) {
+      const stats: Record<string, ResponseStats> = {};
+      const wanted = [...new Set(reviewers)];
+      if (wanted.length === 0) return stats;
+      const filters = whereAll([
+        [`d.reviewer IN (${placeholders(wanted)})`, wanted],
+        ['e.gate = ?', options.gate],
+        ['e.service = ?', options.service],
+        ['d.decided_at >= ?', options.since === undefined ? undefined : instant(options.since)],
+      ]);
+      const rows = await engine.query<{ reviewer: string; response_ms: number | null }>(
+        `SELECT d.reviewer, d.response_ms FROM decisions d JOIN escalations e ON e.escalation_id = d.escalation_id ${filters.sql}`,
+        filters.params,
+      );
+      for (const reviewer of wanted) {
+        const mine = rows.filter((row) => row.reviewer === reviewer);
+        stats[reviewer] = { decisions: mine.length, medianResponseMs: median(mine.flatMap((row) => (row.response_ms === null ? [] : [row.response_ms]))) };
+      }
+      return stats;
+    },
+
+    async currentLoad(reviewers) {
+      const wanted = [...new Set(reviewers)];
+      const load: Record<string, number> = Object.fromEntries(wanted.map((reviewer) => [reviewer, 0]));
+      if (wanted.length === 0) return load;
+      const rows = await engine.query<{ reviewer: string; n: number }>(
+        `SELECT reviewer, COUNT(*) AS n FROM awaiting WHERE reviewer IN (${placeholders(wanted)}) GROUP BY reviewer`,
+        wanted,
+      );
+      for (const row of rows) load[row.reviewer] = row.n;
+      return load;
+    },
+
+    async historySize(scope) {
+      const filters = whereAll([
+        ['ended_at IS NOT NULL', []],
+        ['gate = ?', scope.gate],
+        ['service = ?', scope.service],
+      ]);
+      const [row] = await engine.query<{ n: number }>(`SELECT COUNT(*) AS n FROM escalations ${filters.sql}`, filters.params);
+      return row?.n ?? 0;
+    },
+
+    async timeline(escalationId) {
+      const rows = await engine.query<EventRow>('SELECT seq, at, kind, actor, detail FROM escalation_events WHERE escalation_id = ? ORDER BY seq', [escalationId]);
+      return rows.map((row) => ({ seq: row.seq, at: row.at, kind: row.kind, actor: row.actor, detail: JSON.parse(row.detail) as unknown }));
+    },
+
+    async decisions(escalationId) {
+      const rows = await engine.query<DecisionRow>(
+        'SELECT seq, reviewer, decision, channel, comment, step, asked_at, decided_at, response_ms FROM decisions WHERE escalation_id = ? ORDER BY seq',
+        [escalationId],
+      );
+      return rows.map((row) => ({
+        seq: row.seq,
+        reviewer: row.reviewer,
+        decision: row.decision as StoredDecision['decision'],
+        channel: row.channel as StoredDecision['channel'],
+        comment: row.comment,
+        step: row.step,
+        askedAt: row.asked_at,
+        decidedAt: row.decided_at,
+        responseMs: row.response_ms,
+      }));
+    },
+
+    async refusals(escalationId) {
+      const rows = await engine.query<{ id: number; escalation_id: string; at: string; actor: string; code: string; message: string; channel: string }>(
+        'SELECT id, escalation_id, at, actor, code, message, channel FROM refusals WHERE escalation_id = ? ORDER BY at, id',
+        [escalationId],
+      );
+      return rows.map(({ escalation_id, ...rest }) => ({ escalationId: escalation_id, ...rest }));
+    },
+
+    async escalation(escalationId) {
+      const [row] = await engine.query<EscalationRow>('SELECT * FROM escalations WHERE escalation_id = ?', [escalationId]);
+      if (!row) return undefined;
+      return {
+        escalationId: row.escalation_id,
+        gate: row.gate,
+        service: row.service,
+        repository: row.repository,
+        severity: row.severity,
+        model: row.model,
+        policyVersion: row.policy_version,
+        startedAt: row.started_at,
+        endedAt: row.ended_at,
+        outcome: row.outcome as OutcomeKind | null,
+        reason: row.reason,
+        depth: row.depth,
+        // SQLite has no boolean type and answers 0/1.
+        postmortem: Boolean(row.postmortem),
+      };
+    },
+
+    close: () => engine.close(),
+  };
+}
+
+interface EventRow {
+  seq: number;
+  at: string;
+  kind: string;
+  actor: string | null;
+  detail: string;
+}
+
+interface DecisionRow {
+  seq: number;
+  reviewer: string;
+  decision: string;
+  channel: string;
+  comment: string | null;
+  step: number;
+  asked_at: string | null;
+  decided_at: string;
+  response_ms: number | null;
+}
+
+interface EscalationRow {
+  escalation_id: string;
+  gate: string;
+  service: string;
+  repository: string | null;
+  severity: string;
+  model: string | null;
+  policy_version: string | null;
+  started_at: string;
+  ended_at: string | null;
+  outcome: string | null;
+  reason: string | null;
+  depth: number;
+  postmortem: boolean | number;
+}
+
+/** PostgreSQL serialises the writes of one escalation; SQLite serialises all writes anyway. */
+function escalationLock(escalationId: string): string {
+  return `escalator.escalation:${escalationId}`;
+}
+
+async function storeEntries(tx: SqlSession, escalationId: string, fromSeq: number, entries: readonly TimelineEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const stored = await tx.query<{ seq: number; at: string; kind: string }>(
+    'SELECT seq, at, kind FROM escalation_events WHERE escalation_id = ? AND seq >= ? AND seq < ?',
+    [escalationId, fromSeq, fromSeq + entries.length],
+  );
+  const storedBySeq = new Map(stored.map((row) => [row.seq, row]));
+  for (const [index, entry] of entries.entries()) {
+    const seq = fromSeq + index;
+    const { at, event, ...detail } = entry;
+    const offered = { kind: event, at: instant(at) };
+    const existing = storedBySeq.get(seq);
+    if (existing) {
+      if (existing.kind !== offered.kind || existing.at !== offered.at) throw new TimelineConflictError(escalationId, seq, existing, offered);
+      continue;
+    }
+    await tx.run('INSERT INTO escalation_events (escalation_id, seq, at, kind, actor, detail) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (escalation_id, seq) DO NOTHING', [
+      escalationId,
+      seq,
+      offered.at,
+      offered.kind,
+      actorOf(entry),
+      JSON.stringify(detail),
+    ]);
+  }
+}
+
+/**
+ * Brings `decisions`, `awaiting` and the open escalation's depth in line with the whole stored
+ * timeline, writing only what differs, so a retried call changes nothing.
+ */
+async function refreshReviewState(tx: SqlSession, escalationId: string, decisions: readonly Decision[]): Promise<void> {
+  const events = await tx.query<EventRow>('SELECT seq, at, kind, actor, detail FROM escalation_events WHERE escalation_id = ? ORDER BY seq', [escalationId]);
+  const facts = reviewFacts(
+    events.map((row) => ({ seq: row.seq, entry: { at: row.at, event: row.kind, ...(JSON.parse(row.detail) as object) } as TimelineEntry })),
+    decisions,
+  );
+  const [escalation] = await tx.query<{ ended_at: string | null; depth: number }>('SELECT ended_at, depth FROM escalations WHERE escalation_id = ?', [escalationId]);
+  const open = escalation?.ended_at === null;
+
+  await storeDecisions(tx, escalationId, facts.decisions);
+  await replaceAwaiting(tx, escalationId, open ? facts.awaiting : []);
+  if (open && facts.depth !== null && facts.depth !== escalation.depth) {
+    await tx.run('UPDATE escalations SET depth = ? WHERE escalation_id = ?', [facts.depth, escalationId]);
+  }
+}
+
+async function storeDecisions(tx: SqlSession, escalationId: string, facts: readonly DecisionFact[]): Promise<void> {
+  const stored = await tx.query<{ seq: number; asked_at: string | null; comment: string | null }>('SELECT seq, asked_at, comment FROM decisions WHERE escalation_id = ?', [escalationId]);
+  const storedBySeq = new Map(stored.map((row) => [row.seq, row]));
+  for (const fact of facts) {
+    const existing = storedBySeq.get(fact.seq);
+    if (!existing) {
+      await tx.run(
+        `INSERT INTO decisions (escalation_id, seq, reviewer, decision, channel, comment, step, asked_at, decided_at, response_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (escalation_id, seq) DO NOTHING`,
+        [escalationId, fact.seq, fact.reviewer, fact.decision, fact.channel, fact.comment, fact.step, fact.askedAt, fact.decidedAt, fact.responseMs],
+      );
+    } else if ((existing.asked_at === null && fact.askedAt !== null) || (existing.comment === null && fact.comment !== null)) {
+      // An earlier batch lacked the assignment (out of order) or the decision's comment; fill in, never overwrite.
+      await tx.run('UPDATE decisions SET asked_at = COALESCE(asked_at, ?), response_ms = COALESCE(response_ms, ?), comment = COALESCE(comment, ?) WHERE escalation_id = ? AND seq = ?', [
+        fact.askedAt,
+        fact.responseMs,
+        fact.comment,
+        escalationId,
+        fact.seq,
+      ]);
+    }
+  }
+}
+
+async function replaceAwaiting(tx: SqlSession, escalationId: string, wanted: ReadonlyArray<{ reviewer: string; since: string }>): Promise<void> {
+  const current = await tx.query<{ reviewer: string; since: string }>('SELECT reviewer, since FROM awaiting WHERE escalation_id = ?', [escalationId]);
+  const key = (rows: ReadonlyArray<{ reviewer: string; since: string }>) => JSON.stringify(rows.map((row) => [row.reviewer, row.since]).sort());
+  if (key(current) === key(wanted)) return;
+  await tx.run('DELETE FROM awaiting WHERE escalation_id = ?', [escalationId]);
+  for (const { reviewer, since } of wanted) {
+    await tx.run('INSERT INTO awaiting (escalation_id, reviewer, since) VALUES (?, ?, ?)', [escalationId, reviewer, since]);
+  }
+}
+
+function actorOf(entry: TimelineEntry): string | null {
+  if ('reviewer' in entry) return entry.reviewer;
+  if ('by' in entry) return entry.by;
+  return null;
+}
+
+function snapshottedModel(timeline: readonly TimelineEntry[]): string | null {
+  for (const entry of timeline) if (entry.event === 'policy-snapshot') return entry.model;
+  return null;
+}
+
+/** One spelling per instant (ISO 8601 UTC with milliseconds), so stored times compare correctly as text. */
+function instant(value: string): string {
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new RangeError(`not a timestamp: ${JSON.stringify(value)}`);
+  return new Date(ms).toISOString();
+}
+
+/** A WHERE clause of the conditions whose value is given (an array binds several, or none); undefined ones are left out. */
+function whereAll(conditions: ReadonlyArray<[sql: string, value: SqlValue | readonly SqlValue[] | undefined]>): { sql: string; params: SqlValue[] } {
+  const kept = conditions.filter(([, value]) => value !== undefined);
+  return {
+    sql: kept.length ? `WHERE ${kept.map(([sql]) => sql).join(' AND ')}` : '',
+    params: kept.flatMap(([, value]) => (Array.isArray(value) ? value : [value as SqlValue])),
+  };
+}
+
+function placeholders(values: readonly unknown[]): string {
+  return values.map(() => '?').join(', ');
+}
+
+function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}

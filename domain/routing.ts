@@ -1,0 +1,70 @@
+import type { RoutingScore } from './escalation.js';
+import { isAuthor } from './escalation.js';
+import type { CandidateFacts, Reviewer } from './escalation-plan.js';
+import type { Severity } from './gate-failure.js';
+import type { RoutingFactor } from './policy.js';
+
+/** What routing knows about the world at the moment it routes. */
+export interface RoutingInputs {
+  candidates: string[];
+  routeBy: RoutingFactor[];
+  pick: number;
+  severity: Severity;
+  author: string;
+  people: Record<string, Reviewer>;
+  facts: Record<string, CandidateFacts>;
+  /** Share of the changed files each candidate owns (0..1), by CODEOWNERS; absent: not an owner. */
+  ownership: Record<string, number>;
+  /** Median response time from the outcome store; absent or null: no history. */
+  medianResponseMs: Record<string, number | null>;
+  /** Escalations awaiting each candidate right now. */
+  load: Record<string, number>;
+}
+
+const weights: Record<RoutingFactor, number> = { codeowners: 3, oncall: 2, workingHours: 2, responseHistory: 1, severity: 1, load: 1 };
+const severityUrgency: Record<Severity, number> = { critical: 1, high: 0.75, medium: 0.25, low: 0 };
+const HALF_HOUR_MS = 30 * 60_000;
+
+/**
+ * Scores every candidate on the policy's factors and picks the best. Each factor is a value in 0..1
+ * times its weight, kept with a sentence saying why, so an auditor can follow the choice. The change's
+ * author and people out of office are never picked while anyone else is left; ties keep policy order.
+ */
+export function scoreCandidates(inputs: RoutingInputs): { scores: RoutingScore[]; ranked: string[]; chosen: string[] } {
+  const scores = inputs.candidates.map((person) => scoreOf(person, inputs));
+  const eligible = (score: RoutingScore) => !isAuthor(inputs.people[score.person], score.person, inputs.author) && !inputs.facts[score.person]?.outOfOffice;
+  const order = [...scores].sort((a, b) => Number(eligible(b)) - Number(eligible(a)) || b.score - a.score);
+  const ranked = order.map((s) => s.person);
+  const chosen = order.filter(eligible).slice(0, inputs.pick).map((s) => s.person);
+  return { scores, ranked, chosen: chosen.length ? chosen : ranked.slice(0, inputs.pick) };
+}
+
+function scoreOf(person: string, inputs: RoutingInputs): RoutingScore {
+  const factors: RoutingScore['factors'] = {};
+  const facts = inputs.facts[person] ?? { working: null, outOfOffice: false, onCall: false };
+  const median = inputs.medianResponseMs[person] ?? null;
+  const speed = median === null ? 0.5 : 1 / (1 + median / HALF_HOUR_MS);
+  for (const factor of inputs.routeBy) {
+    const weight = weights[factor];
+    if (factor === 'codeowners') {
+      const share = inputs.ownership[person] ?? 0;
+      factors.codeowners = { value: share, weight, why: share > 0 ? `owns ${Math.round(share * 100)}% of the changed files` : 'owns none of the changed files' };
+    } else if (factor === 'oncall') {
+      factors.oncall = { value: facts.onCall ? 1 : 0, weight, why: facts.onCall ? 'on call now' : 'not on call' };
+    } else if (factor === 'workingHours') {
+      const value = facts.outOfOffice ? 0 : facts.working === null ? 0.5 : facts.working ? 1 : 0;
+      const why = facts.outOfOffice ? 'out of office' : facts.working === null ? 'no working hours in the policy' : facts.working ? 'within working hours' : 'outside working hours';
+      factors.workingHours = { value, weight, why };
+    } else if (factor === 'responseHistory') {
+      factors.responseHistory = { value: speed, weight, why: median === null ? 'no response history' : `median response ${Math.round(median / 60_000)} min` };
+    } else if (factor === 'severity') {
+      const urgency = severityUrgency[inputs.severity];
+      factors.severity = { value: urgency * speed, weight, why: `${inputs.severity} severity favours fast responders (urgency ${urgency})` };
+    } else {
+      const open = inputs.load[person] ?? 0;
+      factors.load = { value: 1 / (1 + open), weight, why: `${open} escalation(s) awaiting them now` };
+    }
+  }
+  const score = Object.values(factors).reduce((sum, f) => sum + f.value * f.weight, 0);
+  return { person, score: Math.round(score * 1000) / 1000, factors };
+}

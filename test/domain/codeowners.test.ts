@@ -1,0 +1,131 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { compileCodeownersPattern, ownersOf, parseCodeowners, parseCodeownersFile } from '../../domain/codeowners.js';
+
+interface PatternCase {
+  name: string;
+  pattern: string;
+  paths: Record<string, boolean>;
+}
+
+// Vectors from hmarr/codeowners (MIT), kept in shared/conformance and read in place.
+const vectors = JSON.parse(
+  readFileSync(new URL('../../../shared/conformance/codeowners-patterns.json', import.meta.url), 'utf8'),
+) as PatternCase[];
+
+describe('CODEOWNERS patterns match as GitHub matches them', () => {
+  it('reads the conformance vectors', () => {
+    expect(vectors.length).toBeGreaterThan(0);
+  });
+
+  for (const vector of vectors) {
+    describe(`${vector.name}: ${vector.pattern}`, () => {
+      const matches = compileCodeownersPattern(vector.pattern);
+      for (const [path, expected] of Object.entries(vector.paths)) {
+        it(`${expected ? 'matches' : 'does not match'} ${path}`, () => {
+          expect(matches(path)).toBe(expected);
+        });
+      }
+    });
+  }
+
+  it('refuses what GitHub refuses: negation and three asterisks', () => {
+    expect(() => compileCodeownersPattern('!docs/')).toThrow(/negation/);
+    expect(() => compileCodeownersPattern('docs/***')).toThrow(/three consecutive/);
+  });
+
+  it('treats "**/" as any directory and "/" as nothing', () => {
+    const anyDirectory = compileCodeownersPattern('**/');
+    expect(anyDirectory('README.md')).toBe(false);
+    expect(anyDirectory('docs/README.md')).toBe(true);
+    expect(compileCodeownersPattern('/')('README.md')).toBe(false);
+  });
+
+  it('ignores a leading slash on the path', () => {
+    expect(compileCodeownersPattern('/docs/')('/docs/a.md')).toBe(true);
+  });
+});
+
+describe('parseCodeowners', () => {
+  const file = [
+    '# Default owners',
+    '*       @octo-org/everyone',
+    '',
+    '   # an indented comment',
+    '*.js    @js-owner alice@example.com # inline comment',
+    '/build/logs/',
+    'docs/\\#drafts/  @writer',
+    'my\\ notes.txt  @mona',
+    'apps/[id]/page.ts @app_owner',
+    '!secret.txt @nobody',
+    'src/ @not-an-owner!',
+  ].join('\n');
+
+  it('reads patterns and owners, skipping blank lines and comments', () => {
+    expect(parseCodeowners(file)).toEqual([
+      { pattern: '*', owners: ['@octo-org/everyone'], line: 2 },
+      { pattern: '*.js', owners: ['@js-owner', 'alice@example.com'], line: 5 },
+      { pattern: '/build/logs/', owners: [], line: 6 },
+      { pattern: 'docs/\\#drafts/', owners: ['@writer'], line: 7 },
+      { pattern: 'my\\ notes.txt', owners: ['@mona'], line: 8 },
+      { pattern: 'apps/[id]/page.ts', owners: ['@app_owner'], line: 9 },
+    ]);
+  });
+
+  it('skips lines GitHub would skip and says why', () => {
+    const { problems } = parseCodeownersFile(file);
+    expect(problems).toEqual([
+      { line: 10, message: expect.stringMatching(/negation/) },
+      { line: 11, message: expect.stringMatching(/"@not-an-owner!" is not an owner/) },
+    ]);
+  });
+
+  it('reads an escaped "#" and an escaped space as part of the pattern', () => {
+    const rules = parseCodeowners(file);
+    expect(ownersOf(rules, 'docs/#drafts/plan.md')).toEqual(['@writer']);
+    expect(ownersOf(rules, 'my notes.txt')).toEqual(['@mona']);
+    expect(ownersOf(rules, 'apps/[id]/page.ts')).toEqual(['@app_owner']);
+  });
+
+  it('accepts Windows line endings and a byte-order mark', () => {
+    expect(parseCodeowners('\uFEFF* @a\r\nsrc/ @b\r\n')).toEqual([
+      { pattern: '*', owners: ['@a'], line: 1 },
+      { pattern: 'src/', owners: ['@b'], line: 2 },
+    ]);
+  });
+});
+
+describe('ownersOf', () => {
+  const rules = parseCodeowners(
+    [
+      '*                @everyone',
+      '*.js             @js-owner',
+      '/docs/           @docs-team @octo-org/writers',
+      '/docs/generated/',
+      'apps/            @apps-team',
+      '/apps/github     @octocat',
+    ].join('\n'),
+  );
+
+  it('lets the last matching rule win, not the most specific', () => {
+    expect(ownersOf(rules, 'docs/intro.js')).toEqual(['@docs-team', '@octo-org/writers']);
+    expect(ownersOf(rules, 'lib/index.js')).toEqual(['@js-owner']);
+    expect(ownersOf(rules, 'apps/github/main.go')).toEqual(['@octocat']);
+    expect(ownersOf(rules, 'apps/api/main.go')).toEqual(['@apps-team']);
+    expect(ownersOf(rules, 'README.md')).toEqual(['@everyone']);
+  });
+
+  it('un-owns paths whose last matching rule lists no owners', () => {
+    expect(ownersOf(rules, 'docs/generated/api.md')).toEqual([]);
+  });
+
+  it('returns no owners when nothing matches', () => {
+    expect(ownersOf(parseCodeowners('/src/ @dev'), 'docs/a.md')).toEqual([]);
+  });
+
+  it('returns a copy the caller may change', () => {
+    const owners = ownersOf(rules, 'README.md');
+    owners.push('@intruder');
+    expect(ownersOf(rules, 'README.md')).toEqual(['@everyone']);
+  });
+});
