@@ -127,6 +127,17 @@ describe.each(engines)('outcome store on $name', (engine) => {
     expect(await store.decisions('esc-1')).toHaveLength(1);
   });
 
+  it('keeps the first time of an entry a retried call offers again with its replay-time clock', async () => {
+    const store = await migratedStore();
+    const entries = [...opening(), assigned(0, 0, ['alice'])];
+    await store.recordEvents(batch('esc-1', entries));
+    const replayed = entries.map((entry, i) => (i === 1 ? { ...entry, at: at(0.5) } : entry));
+    await store.recordEvents(batch('esc-1', replayed));
+    const timeline = await store.timeline('esc-1');
+    expect(timeline).toHaveLength(entries.length);
+    expect(timeline[1]!.at).toBe(entries[1]!.at);
+  });
+
   it('measures each response from the assignment that asked that reviewer, across batches', async () => {
     const store = await migratedStore();
     const decisions = [decision(7, 'alice', 'approve', 0), decision(25, 'bob', 'reject', 1, 'roll it back instead')];

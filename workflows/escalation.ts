@@ -487,8 +487,8 @@ class EscalationRun implements ModeHost {
         decisions: [...this.decisions],
       });
     } catch {
-      // The outcome, recorded at the end, carries the whole timeline; nothing is lost.
-      this.storedEvents = fromSeq;
+      // Not retried here: the outcome, recorded at the end, carries the whole timeline and the store
+      // adds whatever is missing then; nothing is lost.
     }
   }
 

@@ -90,7 +90,7 @@ export interface OutcomeStore {
    * Stores a batch of timeline entries (each seq once, however often the call is retried), creates
    * or refreshes the escalation's row, and derives its decisions and awaited reviewers from the
    * timeline stored so far, all in one transaction. Throws {@link TimelineConflictError}, storing
-   * nothing, when a seq already holds a different entry.
+   * nothing, when a seq already holds an entry of a different kind (the first stored time is kept).
    */
   recordEvents(input: EscalationEvents): Promise<void>;
   /**
@@ -355,7 +355,9 @@ async function storeEntries(tx: SqlSession, escalationId: string, fromSeq: numbe
     const offered = { kind: event, at: instant(at) };
     const existing = storedBySeq.get(seq);
     if (existing) {
-      if (existing.kind !== offered.kind || existing.at !== offered.at) throw new TimelineConflictError(escalationId, seq, existing, offered);
+      // The time may differ: a local activity retried after its workflow task was replayed sees the
+      // replay's clock. A different kind at the same seq is a real conflict.
+      if (existing.kind !== offered.kind) throw new TimelineConflictError(escalationId, seq, existing, offered);
       continue;
     }
     await tx.run('INSERT INTO escalation_events (escalation_id, seq, at, kind, actor, detail) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (escalation_id, seq) DO NOTHING', [
