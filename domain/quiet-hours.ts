@@ -1,4 +1,5 @@
-import { type ClockWindow, isWithinWindow } from './schedule.js';
+import { DateTime } from 'luxon';
+import type { ClockWindow } from './schedule.js';
 
 /** A span of real time, in epoch milliseconds, `fromMs` included and `toMs` excluded. */
 export interface Interval {
@@ -6,27 +7,24 @@ export interface Interval {
   toMs: number;
 }
 
-const MINUTE_MS = 60_000;
-
 /**
- * The quiet-hours intervals in the `days` after `at`, as instants, so workflow code can test "is it
- * quiet now" against its own deterministic clock without time-zone data. Windows are on the wall
- * clock of `timeZone` and move with daylight-saving changes.
+ * The quiet-hours intervals overlapping the `days` after `at`, as instants, so workflow code can test
+ * "is it quiet now" against its own deterministic clock without time-zone data. Windows are on the
+ * wall clock of `timeZone` (`22:00`–`07:00` spans midnight) and move with daylight-saving changes;
+ * a bound that falls in a skipped hour moves to the end of the gap.
  */
 export function quietIntervals(window: ClockWindow, timeZone: string, at: Date, days = 14): Interval[] {
+  const [fromHour, fromMinute] = window.from.split(':').map(Number) as [number, number];
+  const [toHour, toMinute] = window.to.split(':').map(Number) as [number, number];
+  const overnight = toHour * 60 + toMinute <= fromHour * 60 + fromMinute;
+  const first = DateTime.fromJSDate(at, { zone: timeZone }).startOf('day').minus({ days: 1 });
+  const end = at.getTime() + days * 86_400_000;
   const intervals: Interval[] = [];
-  const start = Math.floor(at.getTime() / MINUTE_MS) * MINUTE_MS;
-  const end = start + days * 24 * 60 * MINUTE_MS;
-  let open: number | undefined;
-  // Minute steps find every bound exactly (bounds are whole minutes) in ~20k cheap checks.
-  for (let t = start; t < end; t += MINUTE_MS) {
-    const quiet = isWithinWindow(window, timeZone, new Date(t));
-    if (quiet && open === undefined) open = t;
-    if (!quiet && open !== undefined) {
-      intervals.push({ fromMs: open, toMs: t });
-      open = undefined;
-    }
+  for (let day = first; day.toMillis() < end; day = day.plus({ days: 1 })) {
+    const fromMs = day.set({ hour: fromHour, minute: fromMinute }).toMillis();
+    const toDay = overnight ? day.plus({ days: 1 }) : day;
+    const toMs = (toHour === 24 ? toDay.plus({ days: 1 }).startOf('day') : toDay.set({ hour: toHour, minute: toMinute })).toMillis();
+    if (toMs > at.getTime()) intervals.push({ fromMs, toMs });
   }
-  if (open !== undefined) intervals.push({ fromMs: open, toMs: end });
   return intervals;
 }

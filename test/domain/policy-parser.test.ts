@@ -11,7 +11,7 @@ import { sequentialPolicy } from '../helpers/policies.js';
 const monday = new Date('2026-11-23T10:00:00Z');
 
 function planFor(policy: Policy, gate: string) {
-  return resolvePlan(policy, gateFailureSchema.parse(gateFailure({ gate: { name: gate, kind: 'tests' } })), { at: monday, ordinal: 0 });
+  return resolvePlan(policy, gateFailureSchema.parse(gateFailure({ gate: { name: gate, kind: 'custom' }, severity: 'low' })), { at: monday, ordinal: 0 });
 }
 
 function problemsOf(yaml: string): PolicyError['problems'] {
@@ -34,7 +34,7 @@ describe('policy parser', () => {
   it('loads the example policy the stack ships with', () => {
     const { policy, version } = parsePolicy(readFileSync('policies/example.yaml', 'utf8'), 'policies/example.yaml');
     expect(version).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(Object.keys(policy.gates)).toEqual(['security-scan', 'integration-tests', '*']);
+    expect(Object.keys(policy.gates)).toEqual(['security-scan', 'performance', 'unit-tests', 'integration-tests', '*']);
     expect(planFor(policy, 'security-scan')).toMatchObject({ requireComment: 'always', steps: [{ reviewers: ['alice'], backup: ['bob'], timeoutMs: 3_600_000 }, { reviewers: ['dana'], backup: [] }] });
   });
 

@@ -1,0 +1,47 @@
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startEscalator, type EscalatorEnv } from './helpers/escalator-env.js';
+import { gateFailure } from './helpers/gate-failure.js';
+
+// The shipped policy (DESIGN.md's shape: all three models, rules, pools, rotations, quiet hours) runs as is.
+describe('the example policy', () => {
+  let env: EscalatorEnv;
+
+  beforeAll(async () => {
+    env = await startEscalator(await readFile('policies/example.yaml', 'utf8'));
+  });
+  afterAll(async () => env?.close());
+
+  async function waiting(overrides: Parameters<typeof gateFailure>[0]) {
+    const { escalationId } = await env.escalator.raise(gateFailure({ severity: 'low', ...overrides }));
+    await vi.waitFor(async () => expect((await env.escalator.status(escalationId)).status).toBe('waiting'));
+    return { escalationId, state: await env.escalator.status(escalationId) };
+  }
+
+  it('runs the security scan as a commented sequential chain', async () => {
+    const { escalationId, state } = await waiting({ gate: { name: 'security-scan', kind: 'security' } });
+    expect(state).toMatchObject({ model: 'sequential', awaitedReviewers: ['alice'], stepCount: 2 });
+    await env.escalator.decide(escalationId, { reviewer: 'alice', decision: 'approve', comment: 'scanner false positive', channel: 'client' });
+    const view = await env.escalator.decide(escalationId, { reviewer: 'dana', decision: 'approve', comment: 'agreed', channel: 'client' });
+    expect(view.outcome).toMatchObject({ outcome: 'passed', model: 'sequential' });
+  });
+
+  it('runs performance as a parallel vote of the weekly pool', async () => {
+    const { escalationId, state } = await waiting({ gate: { name: 'performance', kind: 'performance' } });
+    expect(state).toMatchObject({ model: 'parallel', votes: { quorum: { approve: 2, override: 3, reject: 1 } } });
+    const [first, second] = state.awaitedReviewers;
+    await env.escalator.decide(escalationId, { reviewer: first!, decision: 'approve', channel: 'client' });
+    const view = await env.escalator.decide(escalationId, { reviewer: second!, decision: 'approve', channel: 'client' });
+    expect(view.outcome).toMatchObject({ outcome: 'passed', model: 'parallel' });
+  });
+
+  it('routes unit tests dynamically, starting cold with a parallel vote of the candidates', async () => {
+    const { escalationId, state } = await waiting({ gate: { name: 'unit-tests', kind: 'tests' }, change: { ...gateFailure().change, changedFiles: ['src/basket/totals.ts'] } });
+    expect(state).toMatchObject({ model: 'dynamic', awaitedReviewers: ['alice', 'bob', 'carol', 'dave'] });
+    const routed = state.timeline.find((e) => e.event === 'routed');
+    expect(routed).toMatchObject({ coldStart: true, reason: expect.stringContaining('cold start') });
+    expect(state.routing?.find((s) => s.person === 'alice')?.factors.codeowners).toMatchObject({ value: 1, why: 'owns 100% of the changed files' });
+    const view = await env.escalator.decide(escalationId, { reviewer: 'bob', decision: 'approve', channel: 'client' });
+    expect(view.outcome).toMatchObject({ outcome: 'passed', model: 'dynamic' });
+  });
+});
