@@ -30,6 +30,7 @@ describe('HTTP shim over real HTTP', () => {
         { identity: 'mallory', scopes: ['decide'], token: tokens.mallory },
       ]),
       checkTemporal: async () => void (await env.connection.healthService.check({})),
+      recordRefusal: (refusal) => env.store.recordRefusal(refusal),
     });
     await shim.listen({ host: '127.0.0.1', port: 0 });
     baseUrl = `http://127.0.0.1:${(shim.server.address() as AddressInfo).port}`;
@@ -112,6 +113,7 @@ describe('HTTP shim over real HTTP', () => {
     const escalationId = await raised();
     expectError(await call('POST', `/v1/escalations/${escalationId}/decisions`, { token: tokens.ci, body: { decision: 'approve' } }), 403, 'Forbidden');
     expectError(await call('POST', `/v1/escalations/${escalationId}/decisions`, { token: tokens.carol, body: { decision: 'approve' } }), 403, 'NotAwaitedReviewer');
+    expect(await env.store.refusals(escalationId)).toEqual([expect.objectContaining({ actor: 'carol', code: 'NotAwaitedReviewer', channel: 'http' })]);
 
     const selfReview = await call('POST', '/v1/gate-failures', { token: tokens.ci, body: gateFailure({ gate: { name: 'self-review', kind: 'review' }, change: { ...gateFailure().change, author: 'mallory' } }) });
     await vi.waitFor(async () => expect((await call('GET', `/v1/escalations/${selfReview.json.escalationId}`, { token: tokens.ci })).json.status).toBe('waiting'));
@@ -134,6 +136,24 @@ describe('HTTP shim over real HTTP', () => {
     await env.escalator.outcome(escalationId);
     expectError(await call('POST', `/v1/escalations/${escalationId}/decisions`, { token: tokens.alice, body: { decision: 'approve' } }), 409, 'EscalationEnded');
     expectError(await call('POST', `/v1/escalations/${escalationId}/withdraw`, { token: tokens.ci, body: { reason: 'again' } }), 409, 'EscalationEnded');
+  });
+
+  it('acknowledges, reassigns and refuses break-glass to someone without the role, over HTTP', async () => {
+    const escalationId = await raised();
+    const acknowledged = await call('POST', `/v1/escalations/${escalationId}/acknowledge`, { token: tokens.alice, body: {} });
+    expect(acknowledged.status).toBe(200);
+    expect(acknowledged.json.timeline.at(-1)).toMatchObject({ event: 'acknowledged', reviewer: 'alice', channel: 'http' });
+    expectError(await call('POST', `/v1/escalations/${escalationId}/reassign`, { token: tokens.alice, body: { to: 'nobody-we-know', reason: 'x' } }), 400, 'UnknownPerson');
+    const reassigned = await call('POST', `/v1/escalations/${escalationId}/reassign`, { token: tokens.alice, body: { to: 'carol', reason: 'she owns this code' } });
+    expect(reassigned.status).toBe(200);
+    expect(reassigned.json).toMatchObject({ awaitedReviewers: ['carol'], depth: 1 });
+    const glass = await call('POST', `/v1/escalations/${escalationId}/break-glass`, { token: tokens.carol, body: { justification: 'urgent' } });
+    expectError(glass, 403, 'NotBreakGlassHolder');
+    expectError(await call('POST', `/v1/escalations/${escalationId}/break-glass`, { token: tokens.carol, body: {} }), 400, 'InvalidInput');
+    expect((await env.store.refusals(escalationId)).map((r) => [r.actor, r.code])).toEqual([
+      ['alice', 'UnknownPerson'],
+      ['carol', 'NotBreakGlassHolder'],
+    ]);
   });
 
   it('reports health with Temporal reachable', async () => {

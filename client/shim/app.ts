@@ -13,6 +13,8 @@ export interface ShimOptions {
   tokens: TokenRegistry;
   /** Answers /healthz: resolves when Temporal is reachable. */
   checkTemporal: () => Promise<void>;
+  /** Keeps refused attempts (who, what, why) in the outcome store; refusals never reach workflow history. */
+  recordRefusal?: (refusal: { escalationId: string; at: string; actor: string; code: string; message: string; channel: string }) => Promise<void>;
   logger?: boolean;
 }
 
@@ -81,18 +83,18 @@ export function buildShim(options: ShimOptions): FastifyInstance {
     const escalationId = escalationIdOf(request);
     const body = parseBody(decisionBodySchema, request.body);
     const updateId = idempotencyKeyOf(request);
-    return options.escalator.decide(
+    return recorded(options, escalationId, identity, () => options.escalator.decide(
       escalationId,
       { reviewer: identity.id, decision: body.decision, channel: 'http', ...(body.comment ? { comment: body.comment } : {}) },
       updateId ? { updateId: `decision:${identity.id}:${updateId}` } : {},
-    );
+    ));
   });
 
   app.post('/v1/escalations/:id/acknowledge', async (request) => {
     const identity = requireScope(request, 'decide');
     const escalationId = escalationIdOf(request);
     parseBody(acknowledgeBodySchema, request.body ?? {});
-    return options.escalator.acknowledge(escalationId, { reviewer: identity.id, channel: 'http' });
+    return recorded(options, escalationId, identity, () => options.escalator.acknowledge(escalationId, { reviewer: identity.id, channel: 'http' }));
   });
 
   app.post('/v1/escalations/:id/reassign', async (request) => {
@@ -100,14 +102,16 @@ export function buildShim(options: ShimOptions): FastifyInstance {
     const escalationId = escalationIdOf(request);
     const body = parseBody(reassignBodySchema, request.body);
     const updateId = idempotencyKeyOf(request);
-    return options.escalator.reassign(escalationId, { by: identity.id, to: body.to, reason: body.reason, channel: 'http' }, updateId ? { updateId: `reassign:${identity.id}:${updateId}` } : {});
+    return recorded(options, escalationId, identity, () =>
+      options.escalator.reassign(escalationId, { by: identity.id, to: body.to, reason: body.reason, channel: 'http' }, updateId ? { updateId: `reassign:${identity.id}:${updateId}` } : {}),
+    );
   });
 
   app.post('/v1/escalations/:id/break-glass', async (request) => {
     const identity = requireScope(request, 'decide');
     const escalationId = escalationIdOf(request);
     const body = parseBody(breakGlassBodySchema, request.body);
-    return options.escalator.breakGlass(escalationId, { by: identity.id, justification: body.justification, channel: 'http' });
+    return recorded(options, escalationId, identity, () => options.escalator.breakGlass(escalationId, { by: identity.id, justification: body.justification, channel: 'http' }));
   });
 
   app.post('/v1/escalations/:id/withdraw', async (request) => {
@@ -115,7 +119,9 @@ export function buildShim(options: ShimOptions): FastifyInstance {
     const escalationId = escalationIdOf(request);
     const body = parseBody(withdrawBodySchema, request.body);
     const updateId = idempotencyKeyOf(request);
-    return options.escalator.withdraw(escalationId, { by: identity.id, reason: body.reason }, updateId ? { updateId: `withdraw:${identity.id}:${updateId}` } : {});
+    return recorded(options, escalationId, identity, () =>
+      options.escalator.withdraw(escalationId, { by: identity.id, reason: body.reason }, updateId ? { updateId: `withdraw:${identity.id}:${updateId}` } : {}),
+    );
   });
 
   app.post('/v1/escalations/:id/recovered', async (request, reply) => {
@@ -127,6 +133,18 @@ export function buildShim(options: ShimOptions): FastifyInstance {
   });
 
   return app;
+}
+
+/** Runs a call the escalation may refuse; a refusal is recorded before it is answered. */
+async function recorded<T>(options: ShimOptions, escalationId: string, identity: Identity, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof DecisionRefusedError && options.recordRefusal) {
+      await options.recordRefusal({ escalationId, at: new Date().toISOString(), actor: identity.id, code: error.code, message: error.message, channel: 'http' });
+    }
+    throw error;
+  }
 }
 
 function authenticate(tokens: TokenRegistry, header: string | undefined): Identity {

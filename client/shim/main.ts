@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { openOutcomeStore } from '../../activities/outcome-store/store.js';
 import { EscalatorClient } from '../escalator-client.js';
 import { buildShim } from './app.js';
 import { shimConfigFrom } from './config.js';
@@ -7,17 +8,21 @@ import { TokenRegistry } from './tokens.js';
 async function main(): Promise<void> {
   const config = shimConfigFrom(process.env);
   const tokens = TokenRegistry.fromFile(config.ESCALATOR_TOKENS_FILE);
+  const store = await openOutcomeStore({ sqliteFile: config.ESCALATOR_OUTCOMES_FILE, ...(config.ESCALATOR_OUTCOMES_DATABASE_URL ? { databaseUrl: config.ESCALATOR_OUTCOMES_DATABASE_URL } : {}) });
+  await store.migrate();
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const app = buildShim({
     escalator: new EscalatorClient(client, config.ESCALATOR_TASK_QUEUE),
     tokens,
     checkTemporal: async () => void (await connection.healthService.check({})),
+    recordRefusal: (refusal) => store.recordRefusal(refusal),
     logger: true,
   });
   const shutdown = async () => {
     await app.close();
     await connection.close();
+    await store.close();
     process.exit(0);
   };
   process.once('SIGINT', shutdown);
