@@ -11,7 +11,12 @@ describe('recorded histories', () => {
     quietRuntime();
     const files = (await readdir(historiesDir)).filter((name) => name.endsWith('.json')).sort();
     expect(files).toEqual([
+      'dynamic-cold-start-reassigned.json',
+      'dynamic-fallback.json',
       'no-policy-blocked.json',
+      'parallel-break-glass.json',
+      'parallel-quorum.json',
+      'parallel-renotify-exhausted.json',
       'sequential-exhausted-rollback.json',
       'sequential-passed.json',
       'sequential-recovered.json',

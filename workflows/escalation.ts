@@ -165,11 +165,18 @@ async function fallBack(run: EscalationRun): Promise<void> {
   run.log({ event: 'fallback', from: 'dynamic', to: 'sequential', reason: run.fallbackReason ?? 'no decision in time', depth: run.depth });
   run.fallbackReason = undefined;
   run.status = 'waiting';
-  run.runMode(new SequentialMode(run, { steps: fallbackSteps(plan, run.ranked), tiers: plan.tiers, maxDepth: plan.maxDepth }, Date.now, 'dynamic'));
+  run.runMode(new SequentialMode(run, { steps: fallbackSteps(plan, run.ranked, run.mode?.awaited() ?? []), tiers: plan.tiers, maxDepth: plan.maxDepth }, Date.now, 'dynamic'));
 }
 
-function fallbackSteps(plan: DynamicPlan, ranked: string[]): ChainStep[] {
-  return plan.fallbackSteps ?? ranked.map((id) => ({ reviewers: [id], backup: [], timeoutMs: plan.decideWithinMs }));
+/**
+ * The gate's own chain, or one step held by the best-ranked candidate not yet asked, with the next
+ * one as backup: the fallback needs one decision, escalated, not everyone's approval in turn.
+ */
+function fallbackSteps(plan: DynamicPlan, ranked: string[], alreadyAsked: string[] = []): ChainStep[] {
+  if (plan.fallbackSteps) return plan.fallbackSteps;
+  const remaining = ranked.filter((id) => !alreadyAsked.includes(id));
+  const holder = remaining[0] ?? ranked[0] ?? plan.candidates[0]!;
+  return [{ reviewers: [holder], backup: remaining.slice(1, 2), timeoutMs: plan.decideWithinMs }];
 }
 
 async function rollBack(run: EscalationRun): Promise<void> {
