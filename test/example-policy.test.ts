@@ -1,15 +1,30 @@
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { startEscalator, type EscalatorEnv } from './helpers/escalator-env.js';
 import { gateFailure } from './helpers/gate-failure.js';
+import { createDatabase } from './helpers/postgres-database.js';
 
-// The shipped policy (DESIGN.md's shape: all three models, rules, pools, rotations, quiet hours) runs as is.
-describe('the example policy', () => {
+// The shipped policy (DESIGN.md's shape: all three models, rules, pools, rotations, quiet hours) runs
+// as is, with its outcome store on SQLite and on PostgreSQL.
+describe.each([
+  { engine: 'SQLite', databaseUrl: async () => undefined },
+  { engine: 'PostgreSQL', databaseUrl: async () => createDatabase(inject('postgresUrl')) },
+])('the example policy, outcomes in $engine', ({ databaseUrl }) => {
   let env: EscalatorEnv;
 
   beforeAll(async () => {
-    env = await startEscalator(await readFile('policies/example.yaml', 'utf8'));
+    const url = await databaseUrl();
+    env = await startEscalator(await readFile('policies/example.yaml', 'utf8'), url ? { databaseUrl: url } : {});
   });
+
+  /** The store holds the whole timeline, the outcome and every decision the workflow returned. */
+  async function expectStored(escalationId: string): Promise<void> {
+    const outcome = await env.escalator.outcome(escalationId);
+    expect(await env.store.escalation(escalationId)).toMatchObject({ outcome: outcome.outcome, model: outcome.model, depth: outcome.depth, postmortem: outcome.postmortem, endedAt: expect.any(String) });
+    expect((await env.store.timeline(escalationId)).map((e) => e.kind)).toEqual(outcome.timeline.map((e) => e.event));
+    expect((await env.store.decisions(escalationId)).map((d) => [d.reviewer, d.decision])).toEqual(outcome.decisions.map((d) => [d.reviewer, d.decision]));
+    expect(await env.store.currentLoad(['alice', 'bob', 'carol', 'dave', 'dana'])).toEqual({ alice: 0, bob: 0, carol: 0, dave: 0, dana: 0 });
+  }
   afterAll(async () => env?.close());
 
   async function waiting(overrides: Parameters<typeof gateFailure>[0]) {
@@ -24,6 +39,7 @@ describe('the example policy', () => {
     await env.escalator.decide(escalationId, { reviewer: 'alice', decision: 'approve', comment: 'scanner false positive', channel: 'client' });
     const view = await env.escalator.decide(escalationId, { reviewer: 'dana', decision: 'approve', comment: 'agreed', channel: 'client' });
     expect(view.outcome).toMatchObject({ outcome: 'passed', model: 'sequential' });
+    await expectStored(escalationId);
   });
 
   it('runs performance as a parallel vote of the weekly pool', async () => {
@@ -33,6 +49,7 @@ describe('the example policy', () => {
     await env.escalator.decide(escalationId, { reviewer: first!, decision: 'approve', channel: 'client' });
     const view = await env.escalator.decide(escalationId, { reviewer: second!, decision: 'approve', channel: 'client' });
     expect(view.outcome).toMatchObject({ outcome: 'passed', model: 'parallel' });
+    await expectStored(escalationId);
   });
 
   it('routes unit tests dynamically, starting cold with a parallel vote of the candidates', async () => {
@@ -43,5 +60,8 @@ describe('the example policy', () => {
     expect(state.routing?.find((s) => s.person === 'alice')?.factors.codeowners).toMatchObject({ value: 1, why: 'owns 100% of the changed files' });
     const view = await env.escalator.decide(escalationId, { reviewer: 'bob', decision: 'approve', channel: 'client' });
     expect(view.outcome).toMatchObject({ outcome: 'passed', model: 'dynamic' });
+    await expectStored(escalationId);
+    const storedRouting = (await env.store.timeline(escalationId)).find((e) => e.kind === 'routed');
+    expect(storedRouting?.detail).toMatchObject({ coldStart: true, scores: expect.arrayContaining([expect.objectContaining({ person: 'alice' })]) });
   });
 });

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migrations } from '../activities/outcome-store/migrations.js';
 import { openOutcomeStore, type EscalationEvents, type OutcomeStore } from '../activities/outcome-store/store.js';
 import { TimelineConflictError } from '../activities/outcome-store/timeline-conflict-error.js';
+import { createDatabase } from './helpers/postgres-database.js';
 import type { Decision, DecisionKind, EscalationOutcome, OutcomeKind, TimelineEntry } from '../domain/escalation.js';
 import type { Stage } from '../domain/sequential-chain.js';
 
@@ -437,18 +437,3 @@ async function decidedEscalation(store: OutcomeStore, escalationId: string, o: {
 }
 
 // --- servers -----------------------------------------------------------------------------------------------------------
-
-/** A new, empty database on the test server, so every test starts from no schema at all. */
-async function createDatabase(serverUrl: string): Promise<string> {
-  const name = `outcomes_${randomUUID().replaceAll('-', '')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { resolvePlan } from '../../domain/escalation-plan.js';
 import { type GateFailureInput, gateFailureSchema } from '../../domain/gate-failure.js';
-import { PolicyError } from '../../domain/policy-error.js';
+import { type PolicyError } from '../../domain/policy-error.js';
 import { parsePolicy } from '../../domain/policy-parser.js';
 import { gateFailure } from '../helpers/gate-failure.js';
 
