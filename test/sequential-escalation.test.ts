@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startEscalator, type EscalatorEnv } from './helpers/escalator-env.js';
 import { gateFailure } from './helpers/gate-failure.js';
 import { startHttpRecorder, type HttpRecorder } from './helpers/http-recorder.js';
@@ -91,6 +91,28 @@ describe('sequential escalation on a real Temporal server', () => {
     const withdrawn = await env.escalator.raise(gateFailure());
     await env.escalator.withdraw(withdrawn.escalationId, { by: 'ci', reason: 'change reverted' });
     expect(await env.escalator.outcome(withdrawn.escalationId)).toMatchObject({ outcome: 'withdrawn', reason: 'withdrawn by ci: change reverted' });
+  });
+
+  it('shuffles the chain where the policy asks for it, each run in its own seeded order', async () => {
+    const orders: string[] = [];
+    for (let run = 0; run < 6; run++) {
+      const { escalationId } = await env.escalator.raise(gateFailure({ gate: { name: 'shuffled', kind: 'review' } }));
+      const order: string[] = [];
+      for (let step = 0; step < 3; step++) {
+        const reviewer = await vi.waitFor(async () => {
+          const [awaited] = (await env.escalator.status(escalationId)).awaitedReviewers;
+          expect(awaited).toBeDefined();
+          return awaited!;
+        });
+        order.push(reviewer);
+        await env.escalator.decide(escalationId, { reviewer, decision: 'approve', channel: 'client' });
+      }
+      expect([...order].sort()).toEqual(['alice', 'carol', 'erin']);
+      expect((await env.escalator.outcome(escalationId)).outcome).toBe('passed');
+      orders.push(order.join(','));
+    }
+    // Six runs in one order would happen with probability (1/6)^5 if the shuffle works.
+    expect(new Set(orders).size).toBeGreaterThan(1);
   });
 
   it('blocks with a postmortem flag when the gate has no policy at all', async () => {

@@ -34,6 +34,13 @@ gates:
       - { reviewers: [alice], timeout: ${fast} }
     escalateTo: [team-leads, seniors]
     onExhausted: ${onExhausted}
+  shuffled:
+    model: sequential
+    randomizeOrder: true
+    chain:
+      - { reviewers: [alice], timeout: ${chainTimeout} }
+      - { reviewers: [carol], timeout: ${chainTimeout} }
+      - { reviewers: [erin], timeout: ${chainTimeout} }
   self-review:
     model: sequential
     chain:
