@@ -4,7 +4,6 @@ import type { EscalationOutcome } from '../domain/escalation.js';
 import { type PolicySnapshot, resolvePlan } from '../domain/escalation-plan.js';
 import type { GateFailure } from '../domain/gate-failure.js';
 import type { EscalationEvents, OutcomeStore } from './outcome-store/store.js';
-import { TimelineConflictError } from './outcome-store/timeline-conflict-error.js';
 import type { PolicySource } from './policy-source.js';
 import { createReviewerEmailer, type EmailSettings } from './reviewer-email.js';
 import { requestRollback } from './rollback.js';
@@ -36,13 +35,7 @@ export function createActivities(deps: ActivityDependencies) {
     requestRollback,
     /** Appends timeline entries to the outcome store; retried calls write nothing twice. */
     async recordEvents(events: EscalationEvents): Promise<void> {
-      try {
-        await deps.store.recordEvents(events);
-      } catch (error) {
-        // A different entry already stored at a seq cannot be fixed by retrying.
-        if (error instanceof TimelineConflictError) throw ApplicationFailure.nonRetryable(error.message, 'TimelineConflict');
-        throw error;
-      }
+      await deps.store.recordEvents(events);
     },
     /** Records the escalation's single outcome; retried calls write nothing twice. */
     async recordOutcome(outcome: EscalationOutcome): Promise<void> {

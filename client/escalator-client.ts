@@ -1,4 +1,5 @@
-import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import { type Client, ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   type AcknowledgeRequest,
@@ -49,6 +50,14 @@ export class EscalatorClient {
         // One escalation per key, ever: a re-delivered event never starts a second one, even after the first ended.
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         workflowIdConflictPolicy: 'FAIL',
+        staticSummary: `${failure.severity}: ${failure.gate.name} failed on ${failure.service} — ${failure.change.title}`.slice(0, 400),
+        staticDetails: [
+          `**Gate** ${failure.gate.name} (${failure.gate.kind}) on **${failure.service}** in ${failure.repository}`,
+          `**Change** [${failure.change.title}](${failure.change.url}) ${failure.change.sha.slice(0, 12)} by ${failure.change.author}`,
+          `**Pipeline run** [${failure.pipelineRun.id}](${failure.pipelineRun.url})`,
+          `**Severity** ${failure.severity}${failure.hotfix ? ' · hotfix' : ''}${failure.rollback ? ' · rollback' : ''}`,
+        ].join('\n\n'),
+        memo: { pipelineRunUrl: failure.pipelineRun.url, changeUrl: failure.change.url },
         typedSearchAttributes: [
           { key: Gate, value: failure.gate.name },
           { key: Service, value: failure.service },
@@ -72,29 +81,29 @@ export class EscalatorClient {
    */
   async decide(escalationId: string, request: DecisionRequest, options: { updateId?: string } = {}): Promise<EscalationView> {
     return this.update(escalationId, () =>
-      this.handle(escalationId).executeUpdate(decideUpdate, { args: [request], ...(options.updateId ? { updateId: options.updateId } : {}) }),
+      this.handle(escalationId).executeUpdate(decideUpdate, { args: [request], updateId: options.updateId ?? randomUUID() }),
     );
   }
 
   /** An awaited reviewer acknowledges ("on it"); stops the re-notification rounds. */
   async acknowledge(escalationId: string, request: AcknowledgeRequest, options: { updateId?: string } = {}): Promise<EscalationView> {
-    return this.update(escalationId, () => this.handle(escalationId).executeUpdate(acknowledgeUpdate, { args: [request], ...(options.updateId ? { updateId: options.updateId } : {}) }));
+    return this.update(escalationId, () => this.handle(escalationId).executeUpdate(acknowledgeUpdate, { args: [request], updateId: options.updateId ?? randomUUID() }));
   }
 
   /** Hands the escalation to someone else (by an awaited reviewer or a tier lead); counts towards depth. */
   async reassign(escalationId: string, request: ReassignRequest, options: { updateId?: string } = {}): Promise<EscalationView> {
-    return this.update(escalationId, () => this.handle(escalationId).executeUpdate(reassignUpdate, { args: [request], ...(options.updateId ? { updateId: options.updateId } : {}) }));
+    return this.update(escalationId, () => this.handle(escalationId).executeUpdate(reassignUpdate, { args: [request], updateId: options.updateId ?? randomUUID() }));
   }
 
   /** Break-glass: an immediate override by a holder of the role, logged and flagged for review. */
   async breakGlass(escalationId: string, request: BreakGlassRequest, options: { updateId?: string } = {}): Promise<EscalationView> {
-    return this.update(escalationId, () => this.handle(escalationId).executeUpdate(breakGlassUpdate, { args: [request], ...(options.updateId ? { updateId: options.updateId } : {}) }));
+    return this.update(escalationId, () => this.handle(escalationId).executeUpdate(breakGlassUpdate, { args: [request], updateId: options.updateId ?? randomUUID() }));
   }
 
   /** Ends a running escalation as `withdrawn`. */
   async withdraw(escalationId: string, request: WithdrawRequest, options: { updateId?: string } = {}): Promise<EscalationView> {
     return this.update(escalationId, () =>
-      this.handle(escalationId).executeUpdate(withdrawUpdate, { args: [request], ...(options.updateId ? { updateId: options.updateId } : {}) }),
+      this.handle(escalationId).executeUpdate(withdrawUpdate, { args: [request], updateId: options.updateId ?? randomUUID() }),
     );
   }
 
@@ -132,7 +141,7 @@ export class EscalatorClient {
 
   private async update(escalationId: string, send: () => Promise<EscalationView>): Promise<EscalationView> {
     try {
-      return await send();
+      return await retryRejectedTask(send);
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && isRefusalCode(error.cause.type)) {
         throw new DecisionRefusedError(error.cause.type, error.cause.message);
@@ -152,6 +161,24 @@ export class EscalatorClient {
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) throw new EscalationNotFoundError(escalationId);
       throw error;
+    }
+  }
+}
+
+/**
+ * The server answers FAILED_PRECONDITION when the workflow task carrying an update failed for a
+ * reason of its own, typically UnhandledCommand: the update completed the workflow just as another
+ * event arrived. Nothing was accepted; the same update id is sent again, so it still counts once.
+ */
+async function retryRejectedTask<T>(send: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (error) {
+      const grpc = error instanceof ServiceError ? (error.cause as { code?: number; details?: string } | undefined) : undefined;
+      const taskFailed = grpc?.code === 9 && /workflow task failure/i.test(grpc.details ?? '');
+      if (!taskFailed || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
     }
   }
 }

@@ -6,6 +6,7 @@ import {
   type BreakGlassRequest,
   breakGlassRefusal,
   type Decision,
+  isAuthor,
   type DecisionRequest,
   type EscalationOutcome,
   type EscalationStatus,
@@ -45,16 +46,18 @@ const { routeReviewers } = wf.proxyLocalActivities<Activities>({
 
 // Email is at-least-once with a stable Message-ID; a long outage must not hold the escalation, whose
 // deadline runs on its own timer, so attempts are bounded and a final failure lands in the timeline.
-const { emailReviewer } = wf.proxyActivities<Activities>({
+const emailOptions: wf.ActivityOptions = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8, nonRetryableErrorTypes: ['InvalidRecipient'] },
-});
+};
+const { emailReviewer } = wf.proxyActivities<Activities>(emailOptions);
 
 // A rollback endpoint is retried with the same Idempotency-Key; 4xx answers are final.
-const { requestRollback } = wf.proxyActivities<Activities>({
+const rollbackOptions: wf.ActivityOptions = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6, nonRetryableErrorTypes: ['RollbackRefused'] },
-});
+};
+const { requestRollback } = wf.proxyActivities<Activities>(rollbackOptions);
 
 /**
  * One escalation of one gate failure. The policy snapshot chooses the model (Sequential, Parallel or
@@ -82,7 +85,8 @@ export async function escalateGateFailure(input: EscalationInput): Promise<Escal
       run.sendNotifications();
       await run.flushEvents();
       if (run.generation !== generation) continue;
-      const moved = await wf.condition(() => run.generation !== generation, Math.max(1, run.mode!.nextWakeAt() - Date.now()));
+      run.describe();
+      const moved = await wf.condition(() => run.generation !== generation, Math.max(1, run.mode!.nextWakeAt() - Date.now()), { summary: run.timerSummary() });
       if (!moved) run.wake();
       if (run.isFallingBack()) await fallBack(run);
       if (run.isRollingBack()) await rollBack(run);
@@ -90,6 +94,7 @@ export async function escalateGateFailure(input: EscalationInput): Promise<Escal
   }
   // Notifications queued by the end (the security review of a break-glass) are sent before completing.
   await run.sendNotifications();
+  run.describe();
   const outcome = run.outcome!;
   await run.flushEvents();
   await recordOutcome(outcome);
@@ -120,8 +125,8 @@ async function startModel(run: EscalationRun, plan: EscalationPlan): Promise<voi
     const steps = plan.randomizeOrder ? shuffled(plan.steps) : plan.steps;
     run.runMode(new SequentialMode(run, { steps, tiers: plan.tiers, maxDepth: plan.maxDepth }, Date.now));
   } else if (plan.model === 'parallel') {
-    const group = plan.randomizeOrder ? shuffled(plan.group) : plan.group;
-    run.runMode(new ParallelMode(run, { ...plan, group }, Date.now));
+    const group = withoutAuthor(run, plan.randomizeOrder ? shuffled(plan.group) : plan.group, plan.quorum.approve);
+    run.runMode(new ParallelMode(run, { ...plan, group, primary: group.includes(plan.primary) ? plan.primary : group[0]! }, Date.now));
   } else {
     await route(run, plan);
   }
@@ -135,9 +140,13 @@ async function route(run: EscalationRun, plan: DynamicPlan): Promise<void> {
     decision = await routeReviewers({ escalationId: run.escalationId, failure: run.failure, plan, at: new Date().toISOString() });
   } catch (error) {
     if (!run.isRouting()) return;
+    if (!run.handOff()) {
+      run.exhaust(`routing failed and the maximum escalation depth ${plan.maxDepth} is reached`);
+      return;
+    }
     run.log({ event: 'fallback', from: 'dynamic', to: 'sequential', reason: `routing failed: ${failureMessage(error)}`, depth: run.depth });
     run.status = 'waiting';
-    run.runMode(new SequentialMode(run, { steps: fallbackSteps(plan, plan.candidates), tiers: plan.tiers, maxDepth: plan.maxDepth }, Date.now, 'dynamic'));
+    run.runMode(new SequentialMode(run, { steps: fallbackSteps(run, plan, plan.candidates), tiers: plan.tiers, maxDepth: plan.maxDepth }, Date.now, 'dynamic'));
     return;
   }
   if (!run.isRouting()) return; // withdrawn, recovered or overridden while routing
@@ -146,9 +155,10 @@ async function route(run: EscalationRun, plan: DynamicPlan): Promise<void> {
   run.log({ event: 'routed', chosen: decision.chosen, scores: decision.scores, coldStart: decision.coldStart, reason: decision.reason });
   run.status = 'waiting';
   if (decision.coldStart && plan.coldStart.model === 'parallel') {
-    run.runMode(new ParallelMode(run, { group: plan.candidates, primary: decision.ranked[0] ?? plan.candidates[0]!, quorum: { approve: 1, override: null, reject: 1 }, acknowledgeWithinMs: null, renotify: 0, decideWithinMs: plan.decideWithinMs, tiers: plan.tiers }, Date.now));
+    const group = withoutAuthor(run, plan.candidates, 1);
+    run.runMode(new ParallelMode(run, { group, primary: decision.ranked.find((id) => group.includes(id)) ?? group[0]!, quorum: { approve: 1, override: null, reject: 1 }, acknowledgeWithinMs: null, renotify: 0, decideWithinMs: plan.decideWithinMs, tiers: plan.tiers }, Date.now));
   } else if (decision.coldStart) {
-    run.runMode(new SequentialMode(run, { steps: fallbackSteps(plan, decision.ranked), tiers: plan.tiers, maxDepth: plan.maxDepth }, Date.now));
+    run.runMode(new SequentialMode(run, { steps: fallbackSteps(run, plan, decision.ranked), tiers: plan.tiers, maxDepth: plan.maxDepth }, Date.now));
   } else {
     run.runMode(new RoutedMode(run, decision.chosen, plan.decideWithinMs, Date.now));
   }
@@ -165,31 +175,43 @@ async function fallBack(run: EscalationRun): Promise<void> {
   run.log({ event: 'fallback', from: 'dynamic', to: 'sequential', reason: run.fallbackReason ?? 'no decision in time', depth: run.depth });
   run.fallbackReason = undefined;
   run.status = 'waiting';
-  run.runMode(new SequentialMode(run, { steps: fallbackSteps(plan, run.ranked, run.mode?.awaited() ?? []), tiers: plan.tiers, maxDepth: plan.maxDepth }, Date.now, 'dynamic'));
+  run.runMode(new SequentialMode(run, { steps: fallbackSteps(run, plan, run.ranked, run.mode?.awaited() ?? []), tiers: plan.tiers, maxDepth: plan.maxDepth }, Date.now, 'dynamic'));
 }
 
 /**
  * The gate's own chain, or one step held by the best-ranked candidate not yet asked, with the next
- * one as backup: the fallback needs one decision, escalated, not everyone's approval in turn.
+ * one as backup: the fallback needs one decision, escalated, not everyone's approval in turn. The
+ * change's author and people out of office are left out while anyone else remains.
  */
-function fallbackSteps(plan: DynamicPlan, ranked: string[], alreadyAsked: string[] = []): ChainStep[] {
+function fallbackSteps(run: EscalationRun, plan: DynamicPlan, ranked: string[], alreadyAsked: string[] = []): ChainStep[] {
   if (plan.fallbackSteps) return plan.fallbackSteps;
-  const remaining = ranked.filter((id) => !alreadyAsked.includes(id));
-  const holder = remaining[0] ?? ranked[0] ?? plan.candidates[0]!;
-  return [{ reviewers: [holder], backup: remaining.slice(1, 2), timeoutMs: plan.decideWithinMs }];
+  const eligible = ranked.filter((id) => !isAuthor(plan.people[id], id, run.failure.change.author) && !plan.facts[id]?.outOfOffice);
+  const pool = eligible.length ? eligible : ranked;
+  const remaining = pool.filter((id) => !alreadyAsked.includes(id));
+  const holder = remaining[0] ?? pool[0] ?? plan.candidates[0]!;
+  return [{ reviewers: [holder], backup: remaining.filter((id) => id !== holder).slice(0, 1), timeoutMs: plan.decideWithinMs }];
+}
+
+/** The group without the change's author (who can only reject), unless that leaves it short of the quorum. */
+function withoutAuthor(run: EscalationRun, group: string[], quorum: number): string[] {
+  const others = group.filter((id) => !isAuthor(run.plan?.people[id], id, run.failure.change.author));
+  return others.length >= quorum ? others : group;
 }
 
 async function rollBack(run: EscalationRun): Promise<void> {
   const action = run.plan!.onExhausted;
   if (action.action !== 'rollback') return;
   try {
-    const { status } = await requestRollback({
-      escalationId: run.escalationId,
-      endpoint: action.endpoint,
-      idempotencyKey: `${run.escalationId}:rollback`,
-      reason: run.exhaustedReason ?? 'escalation exhausted',
-      failure: run.failure,
-    });
+    run.describe();
+    const { status } = await requestRollback.executeWithOptions({ ...rollbackOptions, summary: `roll back ${run.failure.service} at ${action.endpoint}` }, [
+      {
+        escalationId: run.escalationId,
+        endpoint: action.endpoint,
+        idempotencyKey: `${run.escalationId}:rollback`,
+        reason: run.exhaustedReason ?? 'escalation exhausted',
+        failure: run.failure,
+      },
+    ]);
     run.log({ event: 'rollback-requested', endpoint: action.endpoint, status });
     run.finish('rolled-back', `rolled back after the escalation was exhausted: ${run.exhaustedReason}`, true);
   } catch (error) {
@@ -271,7 +293,40 @@ class EscalationRun implements ModeHost {
     const { plan } = snapshot;
     this.log({ event: 'policy-snapshot', policyVersion: snapshot.policyVersion, gateKey: plan.gateKey, model: plan.model, selectedBy: plan.selectedBy, notes: plan.notes });
     wf.upsertSearchAttributes([{ key: EscalationModel, value: plan.model }]);
+    wf.upsertMemo({ policyVersion: snapshot.policyVersion, policySource: snapshot.policySource, selectedBy: plan.selectedBy });
     this.status = 'waiting';
+  }
+
+  /**
+   * The run's current details in the Temporal UI (markdown): what it waits for, from whom, until
+   * when, and why it went to them. Set before every wait and at the end.
+   */
+  describe(): void {
+    const view = this.view();
+    const lines: string[] = [];
+    if (view.outcome) {
+      lines.push(`**${view.outcome.outcome}**: ${view.outcome.reason}`, `Depth ${view.depth}${view.outcome.postmortem ? ', flagged for postmortem' : ''}.`);
+    } else if (this.status === 'rolling-back') {
+      lines.push(`**Rolling back**: ${this.exhaustedReason ?? 'escalation exhausted'}`);
+    } else {
+      const who = view.awaitedReviewers.join(', ') || 'nobody';
+      const where = view.model === 'parallel' && view.votes
+        ? `votes ${view.votes.approve}/${view.votes.quorum.approve} to pass, ${view.votes.reject}/${view.votes.quorum.reject} to block; primary ${view.primary}`
+        : `step ${(view.step ?? 0) + 1} of ${view.stepCount ?? 1}, ${stageLabel(view.stage)}`;
+      lines.push(`**Waiting for** ${who} until ${view.deadline ?? 'no deadline'} (${where}).`, `Depth ${view.depth} of ${view.maxDepth ?? '?'}.`);
+    }
+    lines.push(`Model **${view.model ?? 'not chosen yet'}**: ${view.selectedBy ?? ''}.`);
+    if (this.routing) {
+      const best = [...this.routing].sort((a, b) => b.score - a.score)[0];
+      if (best) lines.push(`Routed: ${best.person} scored ${best.score} (${Object.values(best.factors).map((f) => f.why).join('; ')}).`);
+    }
+    wf.setCurrentDetails(lines.join('\n\n'));
+  }
+
+  timerSummary(): string {
+    const view = this.view();
+    if (view.model === 'parallel') return `decision window, ${stageLabel(view.stage)}`;
+    return `decision deadline, step ${(view.step ?? 0) + 1} ${stageLabel(view.stage)}`;
   }
 
   runMode(mode: Mode): void {
@@ -562,7 +617,8 @@ class EscalationRun implements ModeHost {
     const view = this.view();
     const step = view.step ?? 0;
     const messageId = `<${this.escalationId}.step${step + 1}.n${++this.notificationCount}@escalator>`;
-    return emailReviewer({
+    const summary = `email ${reviewerId} (${purpose === 'decide' ? `step ${step + 1}` : purpose})`;
+    return emailReviewer.executeWithOptions({ ...emailOptions, summary }, [{
       escalationId: this.escalationId,
       messageId,
       purpose,
@@ -576,11 +632,16 @@ class EscalationRun implements ModeHost {
       primary: view.primary,
       ...(override ? { override } : {}),
       failure: this.failure,
-    }).then(
+    }]).then(
       () => this.log({ event: 'notified', reviewer: reviewerId, channel: 'email', messageId, step }),
       (error: unknown) => this.log({ event: 'notification-failed', reviewer: reviewerId, channel: 'email', error: failureMessage(error), step }),
     );
   }
+}
+
+function stageLabel(stage: Stage | null): string {
+  if (!stage || stage.kind === 'primary') return 'primary';
+  return stage.kind === 'backup' ? 'backup' : `tier ${stage.tier}`;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

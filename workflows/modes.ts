@@ -248,13 +248,13 @@ export class ParallelMode implements Mode {
 export class RoutedMode implements Mode {
   readonly model = 'dynamic' as const;
   private chosen: string[];
-  private readonly deadline: number;
+  private deadline: number;
 
   constructor(
     private readonly host: ModeHost,
     chosen: string[],
-    decideWithinMs: number,
-    now: () => number,
+    private readonly decideWithinMs: number,
+    private readonly now: () => number,
   ) {
     this.chosen = [...chosen];
     this.deadline = now() + decideWithinMs;
@@ -293,6 +293,9 @@ export class RoutedMode implements Mode {
   reassign(from: string[], to: string): void {
     const leaving = from.length ? from : this.chosen;
     this.chosen = [...this.chosen.filter((id) => !leaving.includes(id)), to];
+    // The new reviewer gets the whole window, as a reassigned sequential step does.
+    this.deadline = this.now() + this.decideWithinMs;
+    this.host.logAssigned({ step: 0, stage: { kind: 'primary' }, reviewers: this.chosen, deadline: this.deadline });
     this.host.notify([to], 'decide');
   }
 

@@ -4,7 +4,6 @@ import { applyMigrations, schemaVersion } from './migrations.js';
 import { openPostgresEngine } from './postgres.js';
 import { reviewFacts, type DecisionFact } from './review-facts.js';
 import { openSqliteEngine } from './sqlite.js';
-import { TimelineConflictError } from './timeline-conflict-error.js';
 
 /** A batch of timeline entries of one escalation, with what the store keeps about the escalation itself. */
 export interface EscalationEvents {
@@ -89,14 +88,14 @@ export interface OutcomeStore {
   /**
    * Stores a batch of timeline entries (each seq once, however often the call is retried), creates
    * or refreshes the escalation's row, and derives its decisions and awaited reviewers from the
-   * timeline stored so far, all in one transaction. Throws {@link TimelineConflictError}, storing
-   * nothing, when a seq already holds an entry of a different kind (the first stored time is kept).
+   * timeline stored so far, all in one transaction. A seq already stored keeps its first entry: this
+   * is the live view, which `recordOutcome` replaces with the escalation's final timeline.
    */
   recordEvents(input: EscalationEvents): Promise<void>;
   /**
    * Records how the escalation ended, the first time only (a later, different outcome for the same
-   * id is ignored); stores the timeline entries not yet stored (`outcome.timeline[i]` is seq i) and
-   * stops counting the escalation as awaiting anyone.
+   * id is ignored); replaces the stored timeline with the outcome's (`outcome.timeline[i]` is seq i)
+   * and stops counting the escalation as awaiting anyone.
    */
   recordOutcome(outcome: EscalationOutcome): Promise<void>;
   /** Appends a refused decision attempt. Not deduplicated: each call is one attempt. */
@@ -162,6 +161,9 @@ function outcomeStoreOn(engine: SqlEngine): OutcomeStore {
     recordOutcome: (outcome) =>
       engine.transaction(
         async (tx) => {
+          const [existing] = await tx.query<{ ended_at: string | null }>('SELECT ended_at FROM escalations WHERE escalation_id = ?', [outcome.escalationId]);
+          // The first outcome wins; a retried call finds it recorded and changes nothing.
+          if (existing?.ended_at) return;
           await tx.run(
             `INSERT INTO escalations (escalation_id, gate, service, severity, model, policy_version, started_at, ended_at, outcome, reason, depth, postmortem)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -185,6 +187,11 @@ function outcomeStoreOn(engine: SqlEngine): OutcomeStore {
               outcome.postmortem,
             ],
           );
+          // The outcome's timeline is the workflow's result and final. Entries written while the
+          // escalation ran may differ in order: a replayed workflow task can interleave update handlers
+          // and activity results differently. They are replaced.
+          await tx.run('DELETE FROM decisions WHERE escalation_id = ?', [outcome.escalationId]);
+          await tx.run('DELETE FROM escalation_events WHERE escalation_id = ?', [outcome.escalationId]);
           await storeEntries(tx, outcome.escalationId, 0, outcome.timeline);
           await refreshReviewState(tx, outcome.escalationId, outcome.decisions);
         },
@@ -353,13 +360,9 @@ async function storeEntries(tx: SqlSession, escalationId: string, fromSeq: numbe
     const seq = fromSeq + index;
     const { at, event, ...detail } = entry;
     const offered = { kind: event, at: instant(at) };
-    const existing = storedBySeq.get(seq);
-    if (existing) {
-      // The time may differ: a local activity retried after its workflow task was replayed sees the
-      // replay's clock. A different kind at the same seq is a real conflict.
-      if (existing.kind !== offered.kind) throw new TimelineConflictError(escalationId, seq, existing, offered);
-      continue;
-    }
+    // First write wins while the escalation runs: a retried or replayed call may offer the same seq
+    // with another time or, after a replay, another entry; the outcome's timeline settles it.
+    if (storedBySeq.has(seq)) continue;
     await tx.run('INSERT INTO escalation_events (escalation_id, seq, at, kind, actor, detail) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (escalation_id, seq) DO NOTHING', [
       escalationId,
       seq,
