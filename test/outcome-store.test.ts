@@ -256,7 +256,7 @@ describe.each(engines)('outcome store on $name', (engine) => {
     expect(await store.decisions('bystander')).toMatchObject([{ reviewer: 'sam', decision: 'override', askedAt: null, responseMs: null }]);
   });
 
-  it('records an outcome once and stores the timeline entries not yet stored', async () => {
+  it('records an outcome idempotently, the last attempt’s outcome and timeline replacing an earlier one', async () => {
     const store = await migratedStore();
     const timeline = [
       ...opening(),
@@ -268,9 +268,10 @@ describe.each(engines)('outcome store on $name', (engine) => {
     await store.recordEvents(batch('esc-1', timeline.slice(0, 3)));
     const final = outcome('esc-1', timeline, 'blocked', { postmortem: true, reason: 'blocked after the escalation was exhausted' });
 
+    // An earlier workflow-task attempt that failed after its local activity ran: not the durable result.
+    await store.recordOutcome({ ...final, outcome: 'passed', reason: 'an attempt that did not last', endedAt: at(99), timeline: timeline.slice(0, 2) });
     await store.recordOutcome(final);
     await store.recordOutcome(final);
-    await store.recordOutcome({ ...final, outcome: 'passed', reason: 'a different story', endedAt: at(99) });
 
     expect(await store.escalation('esc-1')).toEqual({
       escalationId: 'esc-1',

@@ -93,9 +93,9 @@ export interface OutcomeStore {
    */
   recordEvents(input: EscalationEvents): Promise<void>;
   /**
-   * Records how the escalation ended, the first time only (a later, different outcome for the same
-   * id is ignored); replaces the stored timeline with the outcome's (`outcome.timeline[i]` is seq i)
-   * and stops counting the escalation as awaiting anyone.
+   * Records how the escalation ended and replaces the stored timeline with the outcome's
+   * (`outcome.timeline[i]` is seq i); a repeated call changes nothing, and a later call (a later
+   * workflow-task attempt, the one that lasts) wins. Stops counting the escalation as awaiting anyone.
    */
   recordOutcome(outcome: EscalationOutcome): Promise<void>;
   /** Appends a refused decision attempt. Not deduplicated: each call is one attempt. */
@@ -161,16 +161,12 @@ function outcomeStoreOn(engine: SqlEngine): OutcomeStore {
     recordOutcome: (outcome) =>
       engine.transaction(
         async (tx) => {
-          const [existing] = await tx.query<{ ended_at: string | null }>('SELECT ended_at FROM escalations WHERE escalation_id = ?', [outcome.escalationId]);
-          // The first outcome wins; a retried call finds it recorded and changes nothing.
-          if (existing?.ended_at) return;
           await tx.run(
             `INSERT INTO escalations (escalation_id, gate, service, severity, model, policy_version, started_at, ended_at, outcome, reason, depth, postmortem)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (escalation_id) DO UPDATE SET
                ended_at = excluded.ended_at, outcome = excluded.outcome, reason = excluded.reason, depth = excluded.depth,
-               postmortem = excluded.postmortem, policy_version = COALESCE(escalations.policy_version, excluded.policy_version)
-             WHERE escalations.ended_at IS NULL`,
+               postmortem = excluded.postmortem, policy_version = COALESCE(escalations.policy_version, excluded.policy_version)`,
             [
               outcome.escalationId,
               outcome.gate,
@@ -187,9 +183,10 @@ function outcomeStoreOn(engine: SqlEngine): OutcomeStore {
               outcome.postmortem,
             ],
           );
-          // The outcome's timeline is the workflow's result and final. Entries written while the
-          // escalation ran may differ in order: a replayed workflow task can interleave update handlers
-          // and activity results differently. They are replaced.
+          // The outcome's timeline is the workflow's result. Entries written while the escalation ran,
+          // and an outcome from a workflow-task attempt that failed after this local activity ran, may
+          // differ in order: a replayed task can interleave update handlers and activity results
+          // differently. The last call is the durable attempt's, so it replaces them.
           await tx.run('DELETE FROM decisions WHERE escalation_id = ?', [outcome.escalationId]);
           await tx.run('DELETE FROM escalation_events WHERE escalation_id = ?', [outcome.escalationId]);
           await storeEntries(tx, outcome.escalationId, 0, outcome.timeline);
