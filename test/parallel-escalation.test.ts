@@ -168,3 +168,30 @@ describe('quiet hours', () => {
     await env.escalator.withdraw(escalationId, { by: 'ci', reason: 'done' });
   });
 });
+
+describe('quiet hours ending', () => {
+  let env: EscalatorEnv;
+  let quietEnds: number;
+
+  beforeAll(async () => {
+    // Quiet hours on the policy's clock (Europe/Berlin) from a minute ago to the next minute at least
+    // 5 s away: the test waits at most about a minute for them to end.
+    const now = Date.now();
+    quietEnds = Math.ceil((now + 5_000) / 60_000) * 60_000;
+    const clock = (t: number) => new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(t);
+    env = await startEscalator(parallelPolicy({ quiet: { from: clock(now - 60_000), to: clock(quietEnds) } }));
+  });
+  afterAll(async () => env?.close());
+
+  it('emails the reviewers held back once quiet hours end, if they are still awaited', async () => {
+    const { escalationId } = await env.escalator.raise(gateFailure({ gate: { name: 'performance', kind: 'performance' } }));
+    const [first] = await env.smtp.waitFor((m) => m.mail.headers.get('x-escalation-id') === escalationId);
+    expect(first!.envelopeTo).toEqual(['ann@example.com']);
+    await env.escalator.decide(escalationId, { reviewer: 'carol', decision: 'approve', channel: 'client' });
+    const later = await env.smtp.waitFor((m) => m.mail.headers.get('x-escalation-id') === escalationId, 3, 90_000);
+    expect(Date.now()).toBeGreaterThanOrEqual(quietEnds);
+    // carol voted during quiet hours, so only alice and bob are still awaited and emailed.
+    expect(later.slice(1).flatMap((m) => m.envelopeTo).sort()).toEqual(['alice@example.com', 'bob@example.com']);
+    await env.escalator.withdraw(escalationId, { by: 'ci', reason: 'done' });
+  }, 120_000);
+});

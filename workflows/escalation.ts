@@ -86,8 +86,12 @@ export async function escalateGateFailure(input: EscalationInput): Promise<Escal
       await run.flushEvents();
       if (run.generation !== generation) continue;
       run.describe();
-      const moved = await wf.condition(() => run.generation !== generation, Math.max(1, run.mode!.nextWakeAt() - Date.now()), { summary: run.timerSummary() });
-      if (!moved) run.wake();
+      const quietEnd = run.heldUntil();
+      const wakeAt = quietEnd === null ? run.mode!.nextWakeAt() : Math.min(run.mode!.nextWakeAt(), quietEnd);
+      const summary = quietEnd !== null && quietEnd < run.mode!.nextWakeAt() ? 'end of quiet hours' : run.timerSummary();
+      const moved = await wf.condition(() => run.generation !== generation, Math.max(1, wakeAt - Date.now()), { summary });
+      if (!moved && Date.now() >= run.mode!.nextWakeAt()) run.wake();
+      else if (!moved) run.releaseHeld();
       if (run.isFallingBack()) await fallBack(run);
       if (run.isRollingBack()) await rollBack(run);
     }
@@ -250,6 +254,8 @@ class EscalationRun implements ModeHost {
   ranked: string[] = [];
   outcome: EscalationOutcome | undefined;
   private notificationCount = 0;
+  /** Reviewers held back by quiet hours, and when those end. */
+  private readonly held = new Map<string, number>();
   private pending: Array<{ reviewers: string[]; purpose: EmailPurpose; override?: { by: string; justification: string } }> = [];
   private readonly decisions: Decision[] = [];
   private readonly timeline: TimelineEntry[] = [];
@@ -510,6 +516,20 @@ class EscalationRun implements ModeHost {
 
   // ---- side effects, started by the main loop ----
 
+  /** When the quiet hours that held back some reviewers end, or null when nobody is held. */
+  heldUntil(): number | null {
+    return this.held.size ? Math.min(...this.held.values()) : null;
+  }
+
+  /** Quiet hours are over: the reviewers held back and still awaited get their email now. */
+  releaseHeld(): void {
+    const now = Date.now();
+    const due = [...this.held].filter(([, until]) => until <= now).map(([id]) => id);
+    due.forEach((id) => this.held.delete(id));
+    const stillAwaited = due.filter((id) => this.awaited().includes(id));
+    if (stillAwaited.length) this.pending.push({ reviewers: stillAwaited, purpose: 'decide' });
+  }
+
   /** Emails everyone queued since the last call; in quiet hours only the primary on-call is paged. */
   sendNotifications(): Promise<unknown> {
     const sent: Promise<void>[] = [];
@@ -518,10 +538,12 @@ class EscalationRun implements ModeHost {
     for (const batch of batches) {
       let reviewers = batch.reviewers;
       const quiet = this.plan?.quietHours;
-      if (quiet && batch.purpose !== 'review-override' && quiet.intervals.some((i) => i.fromMs <= Date.now() && Date.now() < i.toMs)) {
+      const interval = quiet?.intervals.find((i) => i.fromMs <= Date.now() && Date.now() < i.toMs);
+      if (quiet && interval && batch.purpose !== 'review-override') {
         const held = reviewers.filter((id) => id !== quiet.onCall);
         reviewers = [quiet.onCall];
         this.log({ event: 'quiet-hours', notified: reviewers, held });
+        held.forEach((id) => this.held.set(id, interval.toMs));
       }
       for (const reviewerId of reviewers) sent.push(this.email(reviewerId, batch.purpose, batch.override));
     }

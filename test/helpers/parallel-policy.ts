@@ -7,7 +7,7 @@ export function voters(count: number): string[] {
  * A policy with parallel gates, break-glass, quiet hours and hybrid rules. `fast` is the window of
  * the tests about timeouts; the others wait 10 minutes, which no test reaches.
  */
-export function parallelPolicy(options: { fast?: string; quietAllDay?: boolean } = {}): string {
+export function parallelPolicy(options: { fast?: string; quietAllDay?: boolean; quiet?: { from: string; to: string } } = {}): string {
   const fast = options.fast ?? '1s';
   const crowd = voters(20);
   return `
@@ -31,6 +31,7 @@ tiers:
   security: { reviewers: [sec], timeout: 1h }
 breakGlass: { roles: [incident-commander], notify: security }
 ${options.quietAllDay ? 'quietHours: { from: "00:00", to: "00:00", notify: primary-oncall-only, oncall: primary }' : ''}
+${options.quiet ? `quietHours: { from: "${options.quiet.from}", to: "${options.quiet.to}", notify: primary-oncall-only, oncall: primary }` : ''}
 gates:
   performance:
     model: parallel
