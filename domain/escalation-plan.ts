@@ -1,5 +1,5 @@
 import type { GateFailure } from './gate-failure.js';
-import type { CommentRule, ExhaustedAction, Policy, PolicyGate, PolicyRule, PolicyStep, ReviewerSource, RoutingFactor } from './policy.js';
+import type { CommentRule, ExhaustedAction, NotificationChannel, Policy, PolicyGate, PolicyRule, PolicyStep, ReviewerSource, RoutingFactor } from './policy.js';
 import { type Interval, quietIntervals } from './quiet-hours.js';
 import { isOutOfOffice, isWorking, onCallAt, parseWorkingHours, poolMembersAt } from './schedule.js';
 
@@ -10,6 +10,8 @@ export interface Reviewer {
   email: string;
   /** Lower-cased id, email and version-control handles: any of them naming the change's author makes this person the author. */
   aliases: string[];
+  /** Slack user id (U…/W…), when the person is on Slack. */
+  slack?: string;
 }
 
 export interface ChainStep {
@@ -51,6 +53,8 @@ interface PlanCommon {
   quietHours: { intervals: Interval[]; onCall: string } | null;
   /** What resolution changed on the way (out-of-office substitutions), for the timeline. */
   notes: string[];
+  /** The channels this failure's severity reaches reviewers through, and the tiers that page. */
+  channels: { use: NotificationChannel[]; pageTiers: string[] };
 }
 
 export interface SequentialPlan extends PlanCommon {
@@ -133,6 +137,7 @@ export function resolvePlan(policy: Policy, failure: GateFailure, context: Resol
       holders: policy.breakGlass ? Object.keys(policy.people).filter((id) => policy.people[id]!.roles.some((role) => policy.breakGlass!.roles.includes(role))) : [],
       notify: policy.breakGlass?.notify ? resolver.source(policy.tiers[policy.breakGlass.notify]!.reviewers) : [],
     },
+    channels: { use: policy.channels.bySeverity[failure.severity], pageTiers: policy.channels.pageTiers },
     quietHours:
       policy.quietHours?.notify === 'primary-oncall-only' && policy.quietHours.oncall
         ? {
@@ -337,7 +342,13 @@ function peopleOf(policy: Policy, ids: string[]): Record<string, Reviewer> {
   const people: Record<string, Reviewer> = {};
   for (const id of ids) {
     const person = policy.people[id]!;
-    people[id] = { id, name: person.name ?? id, email: person.email, aliases: unique([id, person.email, ...person.handles].map((alias) => alias.toLowerCase())) };
+    people[id] = {
+      id,
+      name: person.name ?? id,
+      email: person.email,
+      aliases: unique([id, person.email, ...person.handles].map((alias) => alias.toLowerCase())),
+      ...(person.slack ? { slack: person.slack } : {}),
+    };
   }
   return people;
 }

@@ -8,6 +8,9 @@ const name = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, dig
 
 const timeZone = z.string().refine(isKnownTimeZone, { message: 'not an IANA time zone such as Europe/Berlin' });
 
+export const notificationChannels = ['email', 'slack', 'pagerduty'] as const;
+export type NotificationChannel = (typeof notificationChannels)[number];
+
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'a time of day such as 07:30');
 const isoDate = z.iso.date();
 
@@ -216,9 +219,26 @@ export const policySchema = z
       .object({ from: clock, to: clock, notify: z.enum(['primary-oncall-only', 'all']), oncall: name.optional() })
       .strict()
       .optional(),
+    /** Which channels reach reviewers, by severity; PagerDuty pages only the tiers named here. */
+    channels: z
+      .object({
+        bySeverity: z
+          .object({
+            critical: z.array(z.enum(notificationChannels)).min(1),
+            high: z.array(z.enum(notificationChannels)).min(1),
+            medium: z.array(z.enum(notificationChannels)).min(1),
+            low: z.array(z.enum(notificationChannels)).min(1),
+          })
+          .strict()
+          .prefault({ critical: ['email', 'slack', 'pagerduty'], high: ['email', 'slack'], medium: ['email', 'slack'], low: ['email'] }),
+        pageTiers: z.array(name).default([]),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine(checkReferences);
+
 
 export type Policy = z.output<typeof policySchema>;
 export type PolicyPerson = Policy['people'][string];
@@ -285,6 +305,7 @@ function checkReferences(policy: object, ctx: z.RefinementCtx): void {
       problem(['breakGlass', 'roles'], `nobody holds any of the roles ${p.breakGlass.roles.join(', ')}`);
     }
   }
+  p.channels.pageTiers.forEach((tierName, i) => tier(tierName, ['channels', 'pageTiers', i]));
   if (p.quietHours?.notify === 'primary-oncall-only') {
     if (!p.quietHours.oncall) problem(['quietHours', 'oncall'], 'name the rotation whose primary is notified in quiet hours');
     else if (!(p.quietHours.oncall in p.rotations)) problem(['quietHours', 'oncall'], `refers to rotation "${p.quietHours.oncall}", which is not under rotations`);
