@@ -2,10 +2,23 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { z } from 'zod';
 import type { RefusalCode } from '../../domain/escalation.js';
 import { fieldErrors } from '../../domain/field-errors.js';
-import { acknowledgeBodySchema, breakGlassBodySchema, decisionBodySchema, reassignBodySchema, recoveredBodySchema, withdrawBodySchema } from '../../domain/request-bodies.js';
+import {
+  acknowledgeBodySchema,
+  breakGlassBodySchema,
+  decisionBodySchema,
+  escalationIdMaxLength,
+  escalationIdSchema,
+  idempotencyKeyHeaderSchema,
+  reassignBodySchema,
+  recoveredBodySchema,
+  requestBodyLimitBytes,
+  withdrawBodySchema,
+} from '../../domain/request-bodies.js';
 import { DecisionRefusedError, EscalationNotFoundError, InvalidInputError } from '../errors.js';
 import type { EscalatorClient } from '../escalator-client.js';
+import { docsPage } from './docs-page.js';
 import { HttpError } from './http-error.js';
+import { openApiDocument } from './openapi.js';
 import type { Identity, Scope, TokenRegistry } from './tokens.js';
 
 export interface ShimOptions {
@@ -33,7 +46,8 @@ const refusalStatus: Record<RefusalCode, number> = {
 
 const refusalField: Partial<Record<RefusalCode, string>> = { CommentRequired: 'comment', JustificationRequired: 'justification', UnknownPerson: 'to' };
 
-const escalationIdPattern = /^escalation-[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$/;
+/** The routes that answer without a token: the health check and the API's own description. */
+const publicRoutes: ReadonlySet<string> = new Set(['/healthz', '/openapi.json', '/docs']);
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -43,11 +57,21 @@ declare module 'fastify' {
 
 /**
  * The HTTP shim for callers that are not Node services: raise gate failures, decide, withdraw,
- * read status. Every route but /healthz needs a bearer token; the acting identity is the token's.
+ * read status. Every route but the public ones (health, /openapi.json, /docs) needs a bearer token;
+ * the acting identity is the token's.
  */
 export function buildShim(options: ShimOptions): FastifyInstance {
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 1_048_576 });
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: requestBodyLimitBytes,
+    // Fastify's default (100) is shorter than the longest escalation id.
+    routerOptions: { maxParamLength: escalationIdMaxLength },
+    // A malformed or over-long path is refused before routing; answer it in the same error shape.
+    frameworkErrors: (error, _request, reply) => sendError(reply, toHttpError(error)),
+  });
   app.decorateRequest('identity', undefined);
+  const apiDocument = openApiDocument();
+  const apiDocsPage = docsPage(apiDocument);
 
   app.setErrorHandler((error, request, reply) => {
     const httpError = toHttpError(error);
@@ -65,8 +89,14 @@ export function buildShim(options: ShimOptions): FastifyInstance {
     }
   });
 
+  app.get('/openapi.json', async () => apiDocument);
+
+  app.get('/docs', async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(apiDocsPage),
+  );
+
   app.addHook('onRequest', async (request) => {
-    if (request.url === '/healthz') return;
+    if (publicRoutes.has(request.routeOptions.url ?? '')) return;
     request.identity = authenticate(options.tokens, request.headers.authorization);
   });
 
@@ -165,17 +195,18 @@ function requireScope(request: FastifyRequest, scope: Scope): Identity {
 
 function escalationIdOf(request: FastifyRequest): string {
   const { id } = request.params as { id: string };
-  if (!escalationIdPattern.test(id)) throw new HttpError(404, 'EscalationNotFound', `no escalation ${id}`);
+  if (!escalationIdSchema.safeParse(id).success) throw new HttpError(404, 'EscalationNotFound', `no escalation ${id}`);
   return id;
 }
 
 function idempotencyKeyOf(request: FastifyRequest): string | undefined {
   const key = request.headers['idempotency-key'];
   if (key === undefined) return undefined;
-  if (typeof key !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(key)) {
+  const parsed = idempotencyKeyHeaderSchema.safeParse(key);
+  if (!parsed.success) {
     throw new HttpError(400, 'InvalidInput', 'the Idempotency-Key header must be 1 to 200 visible ASCII characters', [{ path: 'headers.idempotency-key', message: 'invalid' }]);
   }
-  return key;
+  return parsed.data;
 }
 
 function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {

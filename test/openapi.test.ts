@@ -1,0 +1,400 @@
+import { createServer, type AddressInfo } from 'node:net';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { Connection } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vitest';
+import type { z } from 'zod';
+import { buildShim } from '../client/shim/app.js';
+import { openApiDocument, type OpenApiOperation, type OpenApiResponse, responseSchemas } from '../client/shim/openapi.js';
+import { TokenRegistry } from '../client/shim/tokens.js';
+import { errorBodySchema, escalationViewSchema } from '../domain/api-responses.js';
+import type { EscalationView } from '../domain/escalation.js';
+import { startEscalator, type EscalatorEnv } from './helpers/escalator-env.js';
+import { gateFailure } from './helpers/gate-failure.js';
+
+const tokens = {
+  ci: 'ci-token-0123456789abcdef',
+  alice: 'alice-token-0123456789abc',
+  carol: 'carol-token-0123456789abc',
+  erin: 'erin-token-0123456789abcd',
+};
+
+const policy = `
+version: 1
+defaults: { maxDepth: 3, requireComment: on-reject }
+people:
+  alice:   { email: alice@example.com }
+  carol:   { email: carol@example.com }
+  erin:    { email: erin@example.com, roles: [incident-commander] }
+  mallory: { email: mallory@example.com }
+breakGlass: { roles: [incident-commander] }
+gates:
+  "*":
+    model: sequential
+    chain:
+      - { reviewers: [alice], timeout: 10m }
+      - { reviewers: [carol], timeout: 10m }
+`;
+
+const document = openApiDocument();
+
+interface DocumentedOperation {
+  method: string;
+  path: string;
+  operation: OpenApiOperation;
+}
+
+const documentedOperations: DocumentedOperation[] = Object.entries(document.paths).flatMap(([path, methods]) =>
+  Object.entries(methods).map(([method, operation]) => ({ method: method.toUpperCase(), path, operation: operation! })),
+);
+
+function operationNamed(operationId: string): DocumentedOperation {
+  const found = documentedOperations.find((documented) => documented.operation.operationId === operationId);
+  if (!found) throw new Error(`no operation ${operationId} in the document`);
+  return found;
+}
+
+function resolvedResponse(response: OpenApiResponse | { $ref: string }): OpenApiResponse {
+  return '$ref' in response ? (resolvePointer(document, response.$ref) as OpenApiResponse) : response;
+}
+
+function resolvePointer(root: unknown, ref: string): unknown {
+  return ref
+    .slice(2)
+    .split('/')
+    .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce<unknown>((node, segment) => (node as Record<string, unknown> | undefined)?.[segment], root);
+}
+
+function refsIn(node: unknown): string[] {
+  if (Array.isArray(node)) return node.flatMap(refsIn);
+  if (node === null || typeof node !== 'object') return [];
+  return Object.entries(node).flatMap(([key, value]) => (key === '$ref' && typeof value === 'string' ? [value] : refsIn(value)));
+}
+
+/** Every method and path Fastify routes, from its route tree; the HEAD routes Fastify adds to each GET are left out. */
+function registeredRoutes(app: FastifyInstance): string[] {
+  const routes: string[] = [];
+  const prefixes: string[] = [];
+  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
+    const match = /^((?:│ {3}| {4})*)[├└]── (\S+)(?: \(([^)]*)\))?$/.exec(line);
+    if (!match) continue;
+    prefixes.length = match[1]!.length / 4;
+    prefixes.push(match[2]!);
+    for (const method of match[3]?.split(', ') ?? []) if (method !== 'HEAD') routes.push(`${method} ${prefixes.join('').replace(/:(\w+)/g, '{$1}')}`);
+  }
+  return routes.sort();
+}
+
+describe('the OpenAPI document', () => {
+  it('is a valid OpenAPI 3.1 document', async () => {
+    const validator = new Validator();
+    const result = await validator.validate(structuredClone(document) as unknown as Record<string, unknown>);
+    expect(result.errors).toBeUndefined();
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+    expect(document.openapi).toBe('3.1.0');
+  });
+
+  it('is the same JSON every time, with schemas in a stable order', () => {
+    expect(JSON.stringify(openApiDocument())).toBe(JSON.stringify(document));
+    const names = Object.keys(document.components.schemas);
+    expect(names).toEqual([...names].sort());
+  });
+
+  it('lists every operation with the statuses it answers (a change here is a change of the API)', () => {
+    expect(documentedOperations.map(({ method, path, operation }) => `${method} ${path} ${operation.operationId}: ${Object.keys(operation.responses).join(' ')}`)).toEqual([
+      'POST /v1/gate-failures raiseGateFailure: 200 201 400 401 403 413 415 500',
+      'GET /v1/escalations/{id} getEscalation: 200 400 401 404 414 500',
+      'POST /v1/escalations/{id}/decisions decide: 200 400 401 403 404 409 413 414 415 500',
+      'POST /v1/escalations/{id}/acknowledge acknowledge: 200 400 401 403 404 409 413 414 415 500',
+      'POST /v1/escalations/{id}/reassign reassign: 200 400 401 403 404 409 413 414 415 500',
+      'POST /v1/escalations/{id}/break-glass breakGlass: 200 400 401 403 404 409 413 414 415 500',
+      'POST /v1/escalations/{id}/withdraw withdraw: 200 400 401 403 404 409 413 414 415 500',
+      'POST /v1/escalations/{id}/recovered reportRecovered: 202 400 401 403 404 413 414 415 500',
+      'GET /healthz health: 200 503',
+      'GET /openapi.json openApiDocument: 200',
+      'GET /docs apiDocs: 200',
+    ]);
+  });
+
+  it('resolves every $ref it holds, and every schema entry is used', () => {
+    const refs = refsIn(document);
+    for (const ref of refs) expect(resolvePointer(document, ref), ref).toBeDefined();
+    const used = new Set(refs.filter((ref) => ref.startsWith('#/components/schemas/')).map((ref) => ref.split('/').at(-1)));
+    expect(Object.keys(document.components.schemas).filter((name) => !used.has(name))).toEqual([]);
+  });
+
+  it('describes request bodies as callers send them and answers as the shim sends them', () => {
+    const { GateFailure, RecordedGateFailure } = document.components.schemas as Record<string, { required: string[] }>;
+    expect(GateFailure!.required).not.toContain('hotfix');
+    expect(RecordedGateFailure!.required).toEqual(expect.arrayContaining(['hotfix', 'rollback']));
+    expect(document.components.parameters.EscalationId?.schema).toEqual({ $ref: '#/components/schemas/EscalationId' });
+    expect(document.components.schemas.EscalationId).toMatchObject({ type: 'string', pattern: expect.stringContaining('escalation-') });
+  });
+
+  it('describes the EscalationView the workflow answers, field for field (the timeline loosely)', () => {
+    type Described = z.output<typeof escalationViewSchema>;
+    expectTypeOf<Omit<Described, 'timeline' | 'outcome'>>().toEqualTypeOf<Omit<EscalationView, 'timeline' | 'outcome'>>();
+    expectTypeOf<Omit<NonNullable<Described['outcome']>, 'timeline'>>().toEqualTypeOf<Omit<NonNullable<EscalationView['outcome']>, 'timeline'>>();
+    expectTypeOf<EscalationView['timeline'][number]>().toExtend<Described['timeline'][number]>();
+  });
+
+  it('lists every code the error answers use in ErrorBody', () => {
+    const enumerated = (document.components.schemas.ErrorBody as any).properties.error.properties.code.enum as string[];
+    const mentioned = documentedOperations.flatMap(({ operation }) =>
+      Object.values(operation.responses).flatMap((response) => [...resolvedResponse(response).description.matchAll(/^- `(\w+)`/gm)].map((match) => match[1]!)),
+    );
+    expect(new Set(mentioned).size).toBeGreaterThan(20);
+    for (const code of mentioned) expect(enumerated).toContain(code);
+  });
+});
+
+describe('the shim against its OpenAPI document, over real HTTP with a real worker', () => {
+  let env: EscalatorEnv;
+  let shim: FastifyInstance;
+  let unhealthyShim: FastifyInstance;
+  let unreachableTemporal: Connection;
+  let baseUrl: string;
+  let unhealthyUrl: string;
+  /** `operationId status` pairs answered so far, to show every operation was seen to succeed and to fail. */
+  const answered = new Set<string>();
+
+  beforeAll(async () => {
+    env = await startEscalator(policy);
+    const registry = new TokenRegistry([
+      { identity: 'ci', scopes: ['raise'], token: tokens.ci },
+      { identity: 'alice', scopes: ['decide'], token: tokens.alice },
+      { identity: 'carol', scopes: ['decide'], token: tokens.carol },
+      { identity: 'erin', scopes: ['decide'], token: tokens.erin },
+    ]);
+    shim = buildShim({
+      escalator: env.escalator,
+      tokens: registry,
+      checkTemporal: async () => void (await env.connection.healthService.check({})),
+      recordRefusal: (refusal) => env.store.recordRefusal(refusal),
+    });
+    await shim.listen({ host: '127.0.0.1', port: 0 });
+    baseUrl = `http://127.0.0.1:${(shim.server.address() as AddressInfo).port}`;
+
+    // The same shim, its health checked against a port nothing listens on.
+    unreachableTemporal = Connection.lazy({ address: `127.0.0.1:${await closedPort()}` });
+    unhealthyShim = buildShim({
+      escalator: env.escalator,
+      tokens: registry,
+      checkTemporal: () => unreachableTemporal.withDeadline(Date.now() + 500, async () => void (await unreachableTemporal.healthService.check({}))),
+    });
+    await unhealthyShim.listen({ host: '127.0.0.1', port: 0 });
+    unhealthyUrl = `http://127.0.0.1:${(unhealthyShim.server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await shim?.close();
+    await unhealthyShim?.close();
+    await unreachableTemporal?.close();
+    await env?.close();
+  });
+
+  interface CallOptions {
+    token?: string;
+    body?: unknown;
+    rawBody?: string;
+    headers?: Record<string, string>;
+    base?: string;
+  }
+
+  async function call(method: string, path: string, options: CallOptions = {}) {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    let body: string | undefined = options.rawBody;
+    if (options.body !== undefined) {
+      headers['content-type'] ??= 'application/json';
+      body = JSON.stringify(options.body);
+    }
+    const response = await fetch(`${options.base ?? baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const contentType = response.headers.get('content-type') ?? '';
+    const text = await response.text();
+    return { status: response.status, contentType, text, json: contentType.startsWith('application/json') ? (JSON.parse(text) as any) : undefined };
+  }
+
+  /** Calls an operation by its id and checks the answer against what the document says of its status. */
+  async function answer(operationId: string, pathValues: { id?: string }, options: CallOptions = {}) {
+    const { method, path, operation } = operationNamed(operationId);
+    const url = path.replace('{id}', encodeURIComponent(pathValues.id ?? ''));
+    const response = await call(method, url, options);
+    const documented = operation.responses[String(response.status)];
+    expect(documented, `${operationId} answered ${response.status}, which the document does not list: ${response.text.slice(0, 300)}`).toBeDefined();
+    const { description, content } = resolvedResponse(documented!);
+    const [mediaType, { schema }] = Object.entries(content ?? {})[0]!;
+    expect(response.contentType.startsWith(mediaType)).toBe(true);
+    if (typeof schema.$ref === 'string') {
+      const name = schema.$ref.split('/').at(-1) as keyof typeof responseSchemas;
+      const parsed = responseSchemas[name].safeParse(response.json);
+      expect(parsed.error, `${operationId} ${response.status} is not a ${name}`).toBeUndefined();
+    }
+    if (response.status >= 400) {
+      errorBodySchema.parse(response.json);
+      expect(description, `${operationId} ${response.status} does not list ${response.json.error.code}`).toContain(`\`${response.json.error.code}\``);
+    }
+    answered.add(`${operationId} ${response.status}`);
+    return response;
+  }
+
+  async function expectRefused(operationId: string, pathValues: { id?: string }, options: CallOptions, status: number, code: string) {
+    const response = await answer(operationId, pathValues, options);
+    expect({ status: response.status, code: response.json?.error?.code }).toEqual({ status, code });
+    return response;
+  }
+
+  async function raised(overrides: Parameters<typeof gateFailure>[0] = {}): Promise<string> {
+    const response = await answer('raiseGateFailure', {}, { token: tokens.ci, body: gateFailure(overrides) });
+    expect(response.status).toBe(201);
+    const escalationId: string = response.json.escalationId;
+    await vi.waitFor(async () => expect((await call('GET', `/v1/escalations/${encodeURIComponent(escalationId)}`, { token: tokens.ci })).json.status).toBe('waiting'), { timeout: 15_000, interval: 100 });
+    return escalationId;
+  }
+
+  it('answers every documented operation with its documented security: public ones without a token, the others 401 without one', async () => {
+    for (const { operation } of documentedOperations) {
+      const response = await answer(operation.operationId, { id: 'escalation-never-raised' }, operation.requestBody ? { body: {} } : {});
+      if (operation.security.length === 0) expect(response.status, operation.operationId).toBe(200);
+      else expect(response.json.error.code, operation.operationId).toBe('Unauthenticated');
+    }
+  });
+
+  it('documents exactly the routes Fastify registers', () => {
+    const documented = documentedOperations.map(({ method, path }) => `${method} ${path}`).sort();
+    expect(registeredRoutes(shim)).toEqual(documented);
+    expect(documented).toHaveLength(11);
+  });
+
+  it('serves /openapi.json as the document and /docs as a self-contained page naming every operation', async () => {
+    const served = await answer('openApiDocument', {});
+    expect(served.json).toEqual(JSON.parse(JSON.stringify(document)));
+    const page = await answer('apiDocs', {});
+    expect(page.contentType).toMatch(/^text\/html/);
+    for (const { operation } of documentedOperations) expect(page.text).toContain(operation.operationId);
+    for (const name of Object.keys(document.components.schemas)) expect(page.text).toContain(`id="schema-${name}"`);
+    expect(page.text).not.toMatch(/<script|<link|src=|https?:\/\//i);
+  });
+
+  it('raises: 201 started, 200 attached, and the documented refusals', async () => {
+    const failure = gateFailure();
+    expect((await answer('raiseGateFailure', {}, { token: tokens.ci, body: failure })).status).toBe(201);
+    expect((await answer('raiseGateFailure', {}, { token: tokens.ci, body: failure })).json).toEqual({ escalationId: `escalation-${failure.idempotencyKey}`, started: false });
+    await expectRefused('raiseGateFailure', {}, { token: tokens.ci, body: { ...gateFailure(), severity: 'urgent' } }, 400, 'InvalidInput');
+    await expectRefused('raiseGateFailure', {}, { token: tokens.ci, rawBody: '{"gate":', headers: { 'content-type': 'application/json' } }, 400, 'FST_ERR_CTP_INVALID_JSON_BODY');
+    await expectRefused('raiseGateFailure', {}, { token: tokens.ci, rawBody: '', headers: { 'content-type': 'application/json' } }, 400, 'FST_ERR_CTP_EMPTY_JSON_BODY');
+    await expectRefused('raiseGateFailure', {}, { token: tokens.alice, body: gateFailure() }, 403, 'Forbidden');
+    await expectRefused('raiseGateFailure', {}, { token: tokens.ci, rawBody: '<failure/>', headers: { 'content-type': 'application/xml' } }, 415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE');
+    const tooLarge = { ...gateFailure(), change: { ...gateFailure().change, title: 'x'.repeat(1_100_000) } };
+    await expectRefused('raiseGateFailure', {}, { token: tokens.ci, body: tooLarge }, 413, 'FST_ERR_CTP_BODY_TOO_LARGE');
+  });
+
+  it('reads an escalation as the documented EscalationView, also with the longest id, and refuses unknown or malformed ids', async () => {
+    const escalationId = await raised();
+    const read = await answer('getEscalation', { id: escalationId }, { token: tokens.carol });
+    expect(read.status).toBe(200);
+    const view = escalationViewSchema.parse(read.json);
+    expect(view).toMatchObject({ escalationId, status: 'waiting', awaitedReviewers: ['alice'] });
+    expect(view.timeline.length).toBeGreaterThan(0);
+
+    const longestKey = `${'k'.repeat(180)}/${'x'.repeat(19)}`;
+    const longest = await raised({ idempotencyKey: longestKey });
+    expect(longest).toHaveLength(211);
+    expect((await answer('getEscalation', { id: longest }, { token: tokens.ci })).json.escalationId).toBe(longest);
+
+    await expectRefused('getEscalation', { id: 'escalation-never-raised' }, { token: tokens.ci }, 404, 'EscalationNotFound');
+    await expectRefused('getEscalation', { id: '../../etc' }, { token: tokens.ci }, 404, 'EscalationNotFound');
+    await expectRefused('getEscalation', { id: `${longest}x` }, { token: tokens.ci }, 414, 'FST_ERR_MAX_PARAM_LENGTH');
+    expect((await call('GET', '/v1/escalations/escalation-%zz', { token: tokens.ci })).json.error).toEqual({ code: 'FST_ERR_BAD_URL', message: expect.any(String), details: null });
+  });
+
+  it('decides: 200 counted once per Idempotency-Key, and the documented refusals', async () => {
+    const escalationId = await raised();
+    await expectRefused('decide', { id: escalationId }, { token: tokens.carol, body: { decision: 'approve' } }, 403, 'NotAwaitedReviewer');
+    await expectRefused('decide', { id: escalationId }, { token: tokens.ci, body: { decision: 'approve' } }, 403, 'Forbidden');
+    await expectRefused('decide', { id: escalationId }, { token: tokens.alice, body: { decision: 'reject' } }, 400, 'CommentRequired');
+    await expectRefused('decide', { id: escalationId }, { token: tokens.alice, body: { decision: 'approve' }, headers: { 'idempotency-key': 'ünïcode' } }, 400, 'InvalidInput');
+    const options = { token: tokens.alice, body: { decision: 'approve', comment: 'fine' }, headers: { 'idempotency-key': 'approve-once' } };
+    const first = await answer('decide', { id: escalationId }, options);
+    const retried = await answer('decide', { id: escalationId }, options);
+    expect([first.status, retried.status]).toEqual([200, 200]);
+    expect(retried.json.decisions).toHaveLength(1);
+    expect(retried.json.awaitedReviewers).toEqual(['carol']);
+    await expectRefused('decide', { id: 'escalation-never-raised' }, { token: tokens.alice, body: { decision: 'approve' } }, 404, 'EscalationNotFound');
+  });
+
+  it('acknowledges with no body at all, and refuses a reviewer not awaited', async () => {
+    const escalationId = await raised();
+    const acknowledged = await answer('acknowledge', { id: escalationId }, { token: tokens.alice });
+    expect(acknowledged.status).toBe(200);
+    expect(acknowledged.json.timeline.at(-1)).toMatchObject({ event: 'acknowledged', reviewer: 'alice', channel: 'http' });
+    await expectRefused('acknowledge', { id: escalationId }, { token: tokens.carol, body: {} }, 403, 'NotAwaitedReviewer');
+    await expectRefused('acknowledge', { id: escalationId }, { token: tokens.alice, body: { note: 'on it' } }, 400, 'InvalidInput');
+  });
+
+  it('reassigns, and refuses an unknown person and someone neither awaited nor a lead', async () => {
+    const escalationId = await raised();
+    await expectRefused('reassign', { id: escalationId }, { token: tokens.alice, body: { to: 'nobody-we-know', reason: 'x' } }, 400, 'UnknownPerson');
+    await expectRefused('reassign', { id: escalationId }, { token: tokens.erin, body: { to: 'carol', reason: 'x' } }, 403, 'ReassignNotAllowed');
+    const reassigned = await answer('reassign', { id: escalationId }, { token: tokens.alice, body: { to: 'carol', reason: 'she owns this code' } });
+    expect(reassigned.status).toBe(200);
+    expect(reassigned.json).toMatchObject({ awaitedReviewers: ['carol'], depth: 1 });
+  });
+
+  it('breaks glass for a holder of the role only, then answers 409 once ended', async () => {
+    const escalationId = await raised();
+    await expectRefused('breakGlass', { id: escalationId }, { token: tokens.carol, body: { justification: 'urgent' } }, 403, 'NotBreakGlassHolder');
+    await expectRefused('breakGlass', { id: escalationId }, { token: tokens.erin, body: { justification: '   ' } }, 400, 'InvalidInput');
+    const overridden = await answer('breakGlass', { id: escalationId }, { token: tokens.erin, body: { justification: 'customers are down' } });
+    expect(overridden.status).toBe(200);
+    expect(overridden.json.status).toBe('ended');
+    await env.escalator.outcome(escalationId);
+    await expectRefused('breakGlass', { id: escalationId }, { token: tokens.erin, body: { justification: 'again' } }, 409, 'EscalationEnded');
+  });
+
+  it('withdraws, then refuses decisions and withdrawals with 409', async () => {
+    const escalationId = await raised();
+    await expectRefused('withdraw', { id: escalationId }, { token: tokens.alice, body: { reason: 'not mine to withdraw' } }, 403, 'Forbidden');
+    const withdrawn = await answer('withdraw', { id: escalationId }, { token: tokens.ci, body: { reason: 'reverted upstream' } });
+    expect(withdrawn.status).toBe(200);
+    expect(withdrawn.json.outcome).toMatchObject({ outcome: 'withdrawn' });
+    await env.escalator.outcome(escalationId);
+    await expectRefused('withdraw', { id: escalationId }, { token: tokens.ci, body: { reason: 'again' } }, 409, 'EscalationEnded');
+    await expectRefused('decide', { id: escalationId }, { token: tokens.alice, body: { decision: 'approve' } }, 409, 'EscalationEnded');
+    await expectRefused('acknowledge', { id: escalationId }, { token: tokens.alice }, 409, 'EscalationEnded');
+  });
+
+  it('takes a recovery report with 202, and refuses an unknown escalation', async () => {
+    const escalationId = await raised();
+    const accepted = await answer('reportRecovered', { id: escalationId }, { token: tokens.ci, body: { pipelineRunId: 'run-7790' } });
+    expect(accepted).toMatchObject({ status: 202, json: { escalationId, accepted: true } });
+    expect(await env.escalator.outcome(escalationId)).toMatchObject({ outcome: 'recovered' });
+    await expectRefused('reportRecovered', { id: 'escalation-never-raised' }, { token: tokens.ci }, 404, 'EscalationNotFound');
+  });
+
+  it('reports health: 200 with Temporal reachable, 503 without', async () => {
+    expect((await answer('health', {})).json).toEqual({ status: 'ok', temporal: 'reachable' });
+    await expectRefused('health', {}, { base: unhealthyUrl }, 503, 'TemporalUnreachable');
+  });
+
+  it('saw every operation answer with a documented success, and every one that documents errors with one of them', () => {
+    for (const { operation } of documentedOperations) {
+      const statuses = [...answered].filter((entry) => entry.startsWith(`${operation.operationId} `)).map((entry) => Number(entry.split(' ')[1]));
+      expect(statuses.some((status) => status < 300), `${operation.operationId} succeeded`).toBe(true);
+      const documentsErrors = Object.keys(operation.responses).some((status) => Number(status) >= 400);
+      if (documentsErrors) expect(statuses.some((status) => status >= 400), `${operation.operationId} refused`).toBe(true);
+    }
+  });
+});
+
+async function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
