@@ -1,0 +1,75 @@
+import type { Command } from 'commander';
+import { PolicyError } from '../../../domain/policy-error.js';
+import { parsePolicy } from '../../../domain/policy-parser.js';
+import { InvalidInputError } from '../../errors.js';
+import { exitCodes } from '../exit-codes.js';
+import { type GateFailureFlags, gateFailureFrom, withGateFailureOptions } from '../gate-failure-input.js';
+import { printJson, printLine } from '../output.js';
+import { explainPlan } from '../plan-explanation.js';
+import { lintPolicy } from '../policy-lint.js';
+import { loadPolicyFile, readPolicyText } from '../policy-file.js';
+import { formatPolicyProblem, type PolicyFinding } from '../policy-problems.js';
+import { renderExplanation } from '../render-explanation.js';
+
+type ExplainFlags = GateFailureFlags & { failure?: string; at?: string; json?: boolean };
+
+/** `escalator policy validate|explain`: works on policy files alone and never contacts Temporal. */
+export function registerPolicy(program: Command): void {
+  const policy = program.command('policy').description('check a policy file, or explain what it would do with a gate failure (offline)');
+
+  policy
+    .command('validate')
+    .description('schema errors with file:line:column, plus lint: unreachable tiers, rules that can never match (errors) and unreferenced people (warnings)')
+    .argument('<file>', 'the policy YAML')
+    .option('--json', 'print { file, valid, errors, warnings, problems } as JSON')
+    .addHelpText('after', '\nExits 1 when there is any error; warnings alone exit 0.')
+    .action(async (file: string, flags: { json?: boolean }) => {
+      const text = await readPolicyText(file);
+      const findings = validate(text, file);
+      const errors = findings.filter((f) => f.severity === 'error').length;
+      const warnings = findings.length - errors;
+      if (errors) process.exitCode = exitCodes.invalidPolicy;
+      if (flags.json) return printJson({ file, valid: errors === 0, errors, warnings, problems: findings });
+      for (const finding of findings) printLine(formatPolicyProblem(file, finding));
+      printLine(errors ? `${file}: ${count(errors, 'error')}, ${count(warnings, 'warning')}` : `${file} is valid${warnings ? `, with ${count(warnings, 'warning')}` : ''}`);
+    });
+
+  const explain = policy
+    .command('explain')
+    .description('dry run: which gate entry and rule apply and why, the model, who is asked first and when, and every timeout in order. Starts nothing.')
+    .argument('<file>', 'the policy YAML')
+    .option('--at <iso>', 'the moment the failure is raised (default: its occurredAt, else now)')
+    .option('--json', 'print the explanation as JSON');
+  withGateFailureOptions(explain, '--failure <failure.json>');
+  explain.addHelpText('after', '\nFields that cannot change the plan (sha, title, links, run, key) may be left out of a dry run.');
+  explain.action(async (file: string, flags: ExplainFlags) => {
+    const at = flags.at === undefined ? undefined : instantOf(flags.at);
+    const failure = await gateFailureFrom(flags, { ...(flags.failure ? { file: flags.failure } : {}), placeholders: true, now: at ?? new Date() });
+    const { policy: parsed } = await loadPolicyFile(file);
+    const explanation = explainPlan(parsed, failure, at ?? new Date(failure.occurredAt));
+    if (flags.json) return printJson(explanation);
+    printLine(renderExplanation(explanation));
+  });
+}
+
+function validate(text: string, file: string): PolicyFinding[] {
+  try {
+    const { policy } = parsePolicy(text, file);
+    return lintPolicy(policy, text);
+  } catch (error) {
+    if (error instanceof PolicyError) return error.problems.map((problem) => ({ severity: 'error', ...problem }));
+    throw error;
+  }
+}
+
+function instantOf(text: string): Date {
+  const at = new Date(text);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(at.getTime())) {
+    throw new InvalidInputError('invalid --at', [{ path: '--at', message: 'an ISO 8601 instant such as 2026-11-27T09:00:00Z' }]);
+  }
+  return at;
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}

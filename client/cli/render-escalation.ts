@@ -1,0 +1,112 @@
+import type { EscalationView, TimelineEntry } from '../../domain/escalation.js';
+import type { Stage } from '../../domain/sequential-chain.js';
+import { durationText } from './duration-text.js';
+import { detailsTable, table } from './output.js';
+
+/** The readable form of an escalation's state: a summary, its decisions, and the latest timeline entries. */
+export function renderEscalation(view: EscalationView, options: { timelineEntries: number; now: Date }): string {
+  const { failure } = view;
+  const waiting = view.status === 'waiting';
+  const summary = detailsTable([
+    ['escalation', view.escalationId],
+    ['status', statusOf(view)],
+    ['gate', `${failure.gate.name} (${failure.gate.kind}) on ${failure.service}, ${failure.repository}`],
+    ['severity', [failure.severity, failure.hotfix ? 'hotfix' : '', failure.rollback ? 'rollback' : ''].filter(Boolean).join(' · ')],
+    ['change', `${failure.change.sha.slice(0, 12)} "${failure.change.title}" by ${failure.change.author}`],
+    ['model', view.model ?? 'not chosen yet'],
+    ['rule', view.selectedBy ?? undefined],
+    ['step', waiting && view.step !== null ? `${view.step + 1} of ${view.stepCount ?? 1} (${stageLabel(view.stage)})` : undefined],
+    ['awaited', waiting ? view.awaitedReviewers.join(', ') || 'nobody' : undefined],
+    ['primary', waiting ? (view.primary ?? undefined) : undefined],
+    ['deadline', view.deadline ? `${view.deadline} (${relative(Date.parse(view.deadline) - options.now.getTime())})` : undefined],
+    ['depth', `${view.depth} of ${view.maxDepth ?? '?'}`],
+    ['votes', view.votes ? votesOf(view.votes) : undefined],
+    ['acknowledged', view.acknowledgedBy.length ? view.acknowledgedBy.join(', ') : undefined],
+    ['routing', view.routing?.length ? [...view.routing].sort((a, b) => b.score - a.score).map((s) => `${s.person} ${s.score}`).join(', ') : undefined],
+    ['policy', view.policyVersion ?? undefined],
+  ]);
+  const parts = [summary];
+  if (view.decisions.length) {
+    parts.push(
+      'Decisions',
+      table(
+        ['at', 'reviewer', 'decision', 'step', 'stage', 'channel', 'comment'],
+        view.decisions.map((d) => [d.at, d.reviewer, d.decision, d.step + 1, stageLabel(d.stage), d.channel, d.comment ?? '']),
+      ),
+    );
+  }
+  const latest = view.timeline.slice(-options.timelineEntries);
+  if (latest.length) {
+    const title = latest.length < view.timeline.length ? `Timeline (last ${latest.length} of ${view.timeline.length})` : 'Timeline';
+    parts.push(title, table(['at', 'event', 'details'], latest.map((entry) => [entry.at, entry.event, describeEntry(entry)])));
+  }
+  return parts.join('\n');
+}
+
+function statusOf(view: EscalationView): string {
+  if (!view.outcome) return view.status;
+  return `ended: ${view.outcome.outcome}, ${view.outcome.reason}${view.outcome.postmortem ? ' (flagged for postmortem)' : ''}`;
+}
+
+function votesOf(votes: NonNullable<EscalationView['votes']>): string {
+  const override = votes.quorum.override === null ? '' : ` · override ${votes.override}/${votes.quorum.override}`;
+  return `approve ${votes.approve}/${votes.quorum.approve} · reject ${votes.reject}/${votes.quorum.reject}${override}`;
+}
+
+/** `primary`, `backup` or `tier <name>`: who holds a step, as the timeline and the Temporal UI say it. */
+export function stageLabel(stage: Stage | null): string {
+  if (!stage || stage.kind === 'primary') return 'primary';
+  return stage.kind === 'backup' ? 'backup' : `tier ${stage.tier}`;
+}
+
+function relative(deltaMs: number): string {
+  return deltaMs >= 0 ? `in ${durationText(Math.max(deltaMs, 1000))}` : `${durationText(-deltaMs)} ago`;
+}
+
+/** One timeline entry in a line. */
+export function describeEntry(entry: TimelineEntry): string {
+  switch (entry.event) {
+    case 'raised':
+      return `${entry.severity}: ${entry.gate} on ${entry.service}`;
+    case 'policy-snapshot':
+      return `${entry.model} (${entry.selectedBy}), policy ${entry.policyVersion.slice(0, 19)}${entry.notes.length ? `; ${entry.notes.join('; ')}` : ''}`;
+    case 'assigned':
+      return `step ${entry.step + 1} ${stageLabel(entry.stage)}: ${entry.reviewers.join(', ')} until ${entry.deadline} (depth ${entry.depth})`;
+    case 'notified':
+      return `${entry.reviewer} by ${entry.channel} (step ${entry.step + 1})`;
+    case 'notification-failed':
+      return `${entry.reviewer} by ${entry.channel}: ${entry.error}`;
+    case 'quiet-hours':
+      return `only ${entry.notified.join(', ')} notified; held: ${entry.held.join(', ') || 'nobody'}`;
+    case 'decided':
+      return `${entry.reviewer} ${entry.decision} (step ${entry.step + 1}, ${entry.channel})`;
+    case 'acknowledged':
+      return `${entry.reviewer} is on it (${entry.channel})`;
+    case 'renotified':
+      return `round ${entry.round}: ${entry.reviewers.join(', ')} (depth ${entry.depth})`;
+    case 'routed':
+      return `${entry.chosen.join(', ') || 'nobody'}${entry.coldStart ? ' (cold start)' : ''}: ${entry.reason}`;
+    case 'fallback':
+      return `${entry.from} → ${entry.to}: ${entry.reason} (depth ${entry.depth})`;
+    case 'reassigned':
+      return `by ${entry.by} from ${entry.from.join(', ')} to ${entry.to}: ${entry.reason} (depth ${entry.depth})`;
+    case 'break-glass':
+      return `by ${entry.by}: ${entry.justification}`;
+    case 'timed-out':
+      return `step ${entry.step + 1} ${stageLabel(entry.stage)}: ${entry.reviewers.join(', ')} did not decide`;
+    case 'handed-off':
+      return `step ${entry.step + 1}: ${stageLabel(entry.from)} → ${stageLabel(entry.to)} (depth ${entry.depth})`;
+    case 'exhausted':
+      return `${entry.reason}; ${entry.action} (depth ${entry.depth})`;
+    case 'rollback-requested':
+      return `${entry.endpoint} answered ${entry.status}`;
+    case 'rollback-failed':
+      return `${entry.endpoint}: ${entry.error}`;
+    case 'recovered':
+      return entry.pipelineRunId ? `green in pipeline run ${entry.pipelineRunId}` : 'the gate re-ran green';
+    case 'withdrawn':
+      return `by ${entry.by}: ${entry.reason}`;
+    case 'ended':
+      return `${entry.outcome}: ${entry.reason}`;
+  }
+}
