@@ -163,6 +163,11 @@ describe('quiet hours', () => {
     expect(mail!.envelopeTo).toEqual(['ann@example.com']);
     const state = await env.escalator.status(escalationId);
     expect(state.timeline.find((e) => e.event === 'quiet-hours')).toMatchObject({ notified: ['oncall-ann'], held: ['alice', 'bob', 'carol'] });
+    // The one paged may act: the on-call's vote counts with the group's.
+    expect(state.awaitedReviewers).toEqual(['alice', 'bob', 'carol', 'oncall-ann']);
+    const voted = await env.escalator.decide(escalationId, { reviewer: 'oncall-ann', decision: 'approve', channel: 'client' });
+    expect(voted.votes?.approve).toBe(1);
+    expect(voted.awaitedReviewers).toEqual(['alice', 'bob', 'carol']);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(env.smtp.received.filter((m) => m.mail.headers.get('x-escalation-id') === escalationId)).toHaveLength(1);
     await env.escalator.withdraw(escalationId, { by: 'ci', reason: 'done' });

@@ -256,6 +256,8 @@ class EscalationRun implements ModeHost {
   private notificationCount = 0;
   /** Reviewers held back by quiet hours, and when those end. */
   private readonly held = new Map<string, number>();
+  /** The on-call paged in quiet hours for reviewers it does not include: awaited with them. */
+  private readonly quietDelegates = new Set<string>();
   private pending: Array<{ reviewers: string[]; purpose: EmailPurpose; override?: { by: string; justification: string } }> = [];
   private readonly decisions: Decision[] = [];
   private readonly timeline: TimelineEntry[] = [];
@@ -353,6 +355,8 @@ class EscalationRun implements ModeHost {
   }
 
   logAssigned(assignment: { step: number; stage: Stage; reviewers: string[]; deadline: number }): void {
+    // A new assignment is paged afresh; an earlier quiet-hours delegation does not carry over.
+    this.quietDelegates.clear();
     this.log({ event: 'assigned', step: assignment.step, stage: assignment.stage, reviewers: assignment.reviewers, deadline: new Date(assignment.deadline).toISOString(), depth: this.depth });
     this.changed();
   }
@@ -526,6 +530,7 @@ class EscalationRun implements ModeHost {
     const now = Date.now();
     const due = [...this.held].filter(([, until]) => until <= now).map(([id]) => id);
     due.forEach((id) => this.held.delete(id));
+    if (this.held.size === 0) this.quietDelegates.clear();
     const stillAwaited = due.filter((id) => this.awaited().includes(id));
     if (stillAwaited.length) this.pending.push({ reviewers: stillAwaited, purpose: 'decide' });
   }
@@ -544,6 +549,8 @@ class EscalationRun implements ModeHost {
         reviewers = [quiet.onCall];
         this.log({ event: 'quiet-hours', notified: reviewers, held });
         held.forEach((id) => this.held.set(id, interval.toMs));
+        // The on-call is the one paged, so they may decide for the held reviewers until then.
+        if (!this.awaited().includes(quiet.onCall)) this.quietDelegates.add(quiet.onCall);
       }
       for (const reviewerId of reviewers) sent.push(this.email(reviewerId, batch.purpose, batch.override));
     }
@@ -581,7 +588,10 @@ class EscalationRun implements ModeHost {
   }
 
   awaited(): string[] {
-    return this.status === 'waiting' && this.mode ? this.mode.awaited() : [];
+    if (this.status !== 'waiting' || !this.mode) return [];
+    const awaited = this.mode.awaited();
+    const delegates = [...this.quietDelegates].filter((id) => !awaited.includes(id) && !this.mode!.voted().includes(id));
+    return [...awaited, ...delegates];
   }
 
   view(): EscalationView {
