@@ -82,6 +82,8 @@ Escalator is up. Look here:
   Temporal UI    ${server.uiUrl}   (workflows, search attributes, histories)
   HTTP shim      http://127.0.0.1:${settings.shimPort}   (curl http://127.0.0.1:${settings.shimPort}/healthz)
   Temporal gRPC  ${server.address}
+  Metrics        http://127.0.0.1:9465/metrics (Escalator), http://127.0.0.1:9464/metrics (SDK), http://127.0.0.1:${settings.shimPort}/metrics (shim)
+  API docs       http://127.0.0.1:${settings.shimPort}/docs
   Mail           smtp://127.0.0.1:${settings.smtpPort}, saved under ${resolve(settings.dataDir, 'mail')}
   Outcomes       ${environment.ESCALATOR_OUTCOMES_FILE} (SQLite)
   Policy         ${resolve(root, process.env.ESCALATOR_POLICY_FILE ?? 'policies/example.yaml')}

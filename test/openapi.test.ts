@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import type { z } from 'zod';
 import { buildShim } from '../client/shim/app.js';
+import { createShimMetrics } from '../client/shim/metrics.js';
 import { openApiDocument, type OpenApiOperation, type OpenApiResponse, responseSchemas } from '../client/shim/openapi.js';
 import { TokenRegistry } from '../client/shim/tokens.js';
 import { errorBodySchema, escalationViewSchema } from '../domain/api-responses.js';
@@ -113,6 +114,7 @@ describe('the OpenAPI document', () => {
       'POST /v1/escalations/{id}/withdraw withdraw: 200 400 401 403 404 409 413 414 415 500',
       'POST /v1/escalations/{id}/recovered reportRecovered: 202 400 401 403 404 413 414 415 500',
       'GET /healthz health: 200 503',
+      'GET /metrics metrics: 200',
       'GET /openapi.json openApiDocument: 200',
       'GET /docs apiDocs: 200',
     ]);
@@ -173,6 +175,7 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
       tokens: registry,
       checkTemporal: async () => void (await env.connection.healthService.check({})),
       recordRefusal: (refusal) => env.store.recordRefusal(refusal),
+      metrics: createShimMetrics({ processMetrics: false }),
     });
     await shim.listen({ host: '127.0.0.1', port: 0 });
     baseUrl = `http://127.0.0.1:${(shim.server.address() as AddressInfo).port}`;
@@ -264,7 +267,7 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
   it('documents exactly the routes Fastify registers', () => {
     const documented = documentedOperations.map(({ method, path }) => `${method} ${path}`).sort();
     expect(registeredRoutes(shim)).toEqual(documented);
-    expect(documented).toHaveLength(11);
+    expect(documented).toHaveLength(12);
   });
 
   it('serves /openapi.json as the document and /docs as a self-contained page naming every operation', async () => {
@@ -371,6 +374,15 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
     expect(accepted).toMatchObject({ status: 202, json: { escalationId, accepted: true } });
     expect(await env.escalator.outcome(escalationId)).toMatchObject({ outcome: 'recovered' });
     await expectRefused('reportRecovered', { id: 'escalation-never-raised' }, { token: tokens.ci }, 404, 'EscalationNotFound');
+  });
+
+  it('serves Prometheus metrics counting requests by route and refusals by reason', async () => {
+    const escalationId = await raised();
+    await expectRefused('decide', { id: escalationId }, { token: tokens.carol, body: { decision: 'approve' } }, 403, 'NotAwaitedReviewer');
+    const scraped = await answer('metrics', {});
+    expect(scraped.contentType).toMatch(/^text\/plain/);
+    expect(scraped.text).toMatch(/escalator_decisions_refused_total\{reason="NotAwaitedReviewer"\} [1-9]/);
+    expect(scraped.text).toMatch(/escalator_shim_requests_total\{method="POST",route="\/v1\/escalations\/:id\/decisions",status="403"\} [1-9]/);
   });
 
   it('reports health: 200 with Temporal reachable, 503 without', async () => {

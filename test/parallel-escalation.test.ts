@@ -16,7 +16,7 @@ describe('parallel escalation on a real Temporal server', () => {
 
   async function waiting(gate: string, overrides: Parameters<typeof gateFailure>[0] = {}): Promise<string> {
     const { escalationId } = await env.escalator.raise(gateFailure({ gate: { name: gate, kind: 'performance' }, ...overrides }));
-    await vi.waitFor(async () => expect((await env.escalator.status(escalationId)).status).toBe('waiting'));
+    await vi.waitFor(async () => expect((await env.escalator.status(escalationId)).status).toBe('waiting'), { timeout: 10_000 });
     return escalationId;
   }
 

@@ -1,5 +1,37 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { fieldErrors } from '../domain/field-errors.js';
+
+export const logLevels = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+
+/** `host:port` (an IPv6 host in brackets); the empty string turns the listener off (null). */
+function listenAddress(options: { ipOnly: boolean }) {
+  return z
+    .string()
+    .trim()
+    .refine((text) => text === '' || parseListenAddress(text, options.ipOnly) !== undefined, {
+      message: options.ipOnly ? 'expected IP:port (e.g. 127.0.0.1:9464, [::1]:9464), or empty to disable' : 'expected host:port (e.g. 127.0.0.1:9465), or empty to disable',
+    })
+    .transform((text) => (text === '' ? null : parseListenAddress(text, options.ipOnly)!));
+}
+
+/** Where a listener binds. `text` is the `host:port` form the SDK's Prometheus exporter takes. */
+export interface ListenAddress {
+  host: string;
+  port: number;
+  text: string;
+}
+
+function parseListenAddress(text: string, ipOnly: boolean): ListenAddress | undefined {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/.exec(text);
+  if (!match) return undefined;
+  const host = match[1] ?? match[2]!;
+  const port = Number(match[3]);
+  if (port > 65_535) return undefined;
+  if (match[1] !== undefined && isIP(host) !== 6) return undefined;
+  if (ipOnly && isIP(host) === 0) return undefined;
+  return { host, port, text };
+}
 
 const environmentSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
@@ -12,9 +44,27 @@ const environmentSchema = z.object({
   /** The embedded outcome store; ignored when ESCALATOR_OUTCOMES_DATABASE_URL is set. */
   ESCALATOR_OUTCOMES_FILE: z.string().min(1).default('.data/outcomes.sqlite'),
   ESCALATOR_OUTCOMES_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  /** Minimum level of the JSON log lines on stdout (SDK, Core, workflows, activities). */
+  ESCALATOR_LOG_LEVEL: z
+    .string()
+    .default('INFO')
+    .transform((level) => level.trim().toUpperCase())
+    .pipe(z.enum(logLevels, { error: `expected one of ${logLevels.join(', ')}` })),
+  /** The SDK's own Prometheus exporter (Core: worker, poller, task and request metrics); null is off. */
+  ESCALATOR_SDK_METRICS_ADDRESS: listenAddress({ ipOnly: true }).default({ host: '127.0.0.1', port: 9464, text: '127.0.0.1:9464' }),
+  /** The worker's HTTP server: /metrics (Escalator's metrics), /healthz, /readyz; null is off. */
+  ESCALATOR_WORKER_HTTP_ADDRESS: listenAddress({ ipOnly: false }).default({ host: '127.0.0.1', port: 9465, text: '127.0.0.1:9465' }),
+  /** OpenTelemetry tracing of workflows and activities; off unless `true`. */
+  ESCALATOR_OTEL_ENABLED: z.stringbool().default(false),
+  /** `otlp`: OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT; `console`: one JSON line per span on stdout. */
+  ESCALATOR_OTEL_EXPORTER: z.enum(['otlp', 'console']).default('otlp'),
+  /** Base URL of the OTLP/HTTP collector (`/v1/traces` is appended); unset: the exporter's default, http://localhost:4318. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('escalator-worker'),
 });
 
 export type WorkerConfig = z.output<typeof environmentSchema>;
+export type LogLevelName = (typeof logLevels)[number];
 
 /** Reads the worker's settings from the environment; throws naming every bad variable. */
 export function workerConfigFrom(environment: NodeJS.ProcessEnv): WorkerConfig {

@@ -2,11 +2,29 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import nodemailer from 'nodemailer';
 import { createActivities } from '../activities/index.js';
+import { createEscalatorMetrics, type EscalatorMetrics } from '../activities/metrics.js';
 import { openOutcomeStore, type OutcomeStore } from '../activities/outcome-store/store.js';
 import { PolicySource } from '../activities/policy-source.js';
 import type { WorkerConfig } from './config.js';
+import { escalationLogAttributes, type WorkerTracing } from './telemetry.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface EscalatorWorkerOptions {
+  connection?: NativeConnection;
+  /** The policy, already read and validated; read from ESCALATOR_POLICY_FILE when not given. */
+  policy?: PolicySource;
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Where the activities count; a fresh registry by default (read it from the result). */
+  metrics?: EscalatorMetrics;
+  /**
+   * OpenTelemetry tracing (from `startTracing`). Its workflow interceptor module only takes effect
+   * when the worker bundles the workflows itself: a pre-built `workflowBundle` must have been built
+   * with it (`bundleWorkflowCode({ workflowInterceptorModules: [otelWorkflowInterceptorsModule] })`),
+   * or only activity spans are traced.
+   */
+  tracing?: WorkerTracing;
+}
 
 /**
  * Builds a worker for the escalation task queue. The policy file is read and validated here, so a
@@ -16,25 +34,34 @@ export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', impo
  */
 export async function createEscalatorWorker(
   config: WorkerConfig,
-  options: { connection?: NativeConnection; workflowBundle?: WorkerOptions['workflowBundle'] } = {},
-): Promise<{ worker: Worker; connection: NativeConnection; ownsConnection: boolean; store: OutcomeStore }> {
-  const policy = new PolicySource(config.ESCALATOR_POLICY_FILE);
+  options: EscalatorWorkerOptions = {},
+): Promise<{ worker: Worker; connection: NativeConnection; ownsConnection: boolean; store: OutcomeStore; metrics: EscalatorMetrics }> {
+  const policy = options.policy ?? new PolicySource(config.ESCALATOR_POLICY_FILE);
   const store = await openOutcomeStore({ sqliteFile: config.ESCALATOR_OUTCOMES_FILE, ...(config.ESCALATOR_OUTCOMES_DATABASE_URL ? { databaseUrl: config.ESCALATOR_OUTCOMES_DATABASE_URL } : {}) });
   await store.migrate();
   const mail = nodemailer.createTransport(config.ESCALATOR_SMTP_URL);
+  const metrics = options.metrics ?? createEscalatorMetrics();
   const activities = createActivities({
     policy,
     mail,
     email: { from: config.ESCALATOR_MAIL_FROM, publicUrl: config.ESCALATOR_PUBLIC_URL },
     store,
+    metrics,
   });
   const connection = options.connection ?? (await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }));
+  const { tracing } = options;
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.ESCALATOR_TASK_QUEUE,
     activities,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
+    interceptors: {
+      activity: [...(tracing?.interceptors.activity ?? []), escalationLogAttributes],
+      // A pre-built bundle has its interceptors compiled in; the SDK would ignore these with a warning.
+      ...(tracing && !options.workflowBundle ? { workflowModules: tracing.interceptors.workflowModules } : {}),
+    },
+    ...(tracing ? { sinks: tracing.sinks } : {}),
   });
-  return { worker, connection, ownsConnection: options.connection === undefined, store };
+  return { worker, connection, ownsConnection: options.connection === undefined, store, metrics };
 }

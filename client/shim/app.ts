@@ -18,6 +18,7 @@ import { DecisionRefusedError, EscalationNotFoundError, InvalidInputError } from
 import type { EscalatorClient } from '../escalator-client.js';
 import { docsPage } from './docs-page.js';
 import { HttpError } from './http-error.js';
+import { createShimMetrics, type ShimMetrics, shimMetricsPlugin } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import type { Identity, Scope, TokenRegistry } from './tokens.js';
 
@@ -26,6 +27,8 @@ export interface ShimOptions {
   tokens: TokenRegistry;
   /** Answers /healthz: resolves when Temporal is reachable. */
   checkTemporal: () => Promise<void>;
+  /** Counts requests and refusals for /metrics; a private registry when omitted. */
+  metrics?: ShimMetrics;
   /** Keeps refused attempts (who, what, why) in the outcome store; refusals never reach workflow history. */
   recordRefusal?: (refusal: { escalationId: string; at: string; actor: string; code: string; message: string; channel: string }) => Promise<void>;
   logger?: boolean;
@@ -47,7 +50,7 @@ const refusalStatus: Record<RefusalCode, number> = {
 const refusalField: Partial<Record<RefusalCode, string>> = { CommentRequired: 'comment', JustificationRequired: 'justification', UnknownPerson: 'to' };
 
 /** The routes that answer without a token: the health check and the API's own description. */
-const publicRoutes: ReadonlySet<string> = new Set(['/healthz', '/openapi.json', '/docs']);
+const publicRoutes: ReadonlySet<string> = new Set(['/healthz', '/metrics', '/openapi.json', '/docs']);
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -70,6 +73,7 @@ export function buildShim(options: ShimOptions): FastifyInstance {
     frameworkErrors: (error, _request, reply) => sendError(reply, toHttpError(error)),
   });
   app.decorateRequest('identity', undefined);
+  app.register(shimMetricsPlugin(options.metrics ?? createShimMetrics({ processMetrics: false })));
   const apiDocument = openApiDocument();
   const apiDocsPage = docsPage(apiDocument);
 
@@ -170,6 +174,7 @@ async function recorded<T>(options: ShimOptions, escalationId: string, identity:
   try {
     return await call();
   } catch (error) {
+    if (error instanceof DecisionRefusedError) options.metrics?.countRefusal(error.code);
     if (error instanceof DecisionRefusedError && options.recordRefusal) {
       await options.recordRefusal({ escalationId, at: new Date().toISOString(), actor: identity.id, code: error.code, message: error.message, channel: 'http' });
     }

@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { openOutcomeStore } from '../../activities/outcome-store/store.js';
 import { EscalatorClient } from '../escalator-client.js';
 import { buildShim } from './app.js';
+import { createShimMetrics } from './metrics.js';
 import { shimConfigFrom } from './config.js';
 import { TokenRegistry } from './tokens.js';
 
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
     tokens,
     checkTemporal: async () => void (await connection.healthService.check({})),
     recordRefusal: (refusal) => store.recordRefusal(refusal),
+    metrics: createShimMetrics(),
     logger: true,
   });
   const shutdown = async () => {

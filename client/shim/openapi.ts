@@ -265,6 +265,16 @@ const operations: OperationSpec[] = [
   },
   {
     method: 'get',
+    path: '/metrics',
+    operationId: 'metrics',
+    tag: 'Service',
+    summary: 'Prometheus metrics',
+    description: 'The shim\'s metrics in the Prometheus text format: requests by route and status, decisions refused by reason. Needs no token.',
+    access: 'public',
+    answers: { 200: { description: 'Metrics.', schema: { mediaType: 'text/plain', schema: { type: 'string' } } } },
+  },
+  {
+    method: 'get',
     path: '/openapi.json',
     operationId: 'openApiDocument',
     tag: 'Service',

@@ -9,7 +9,8 @@ export interface WorkerProcess {
 
 export async function startWorkerProcess(environment: Record<string, string>): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
-    env: { ...process.env, ...environment },
+    // Tests run several workers at once: no fixed metrics or health ports unless a test asks for them.
+    env: { ...process.env, ESCALATOR_SDK_METRICS_ADDRESS: '', ESCALATOR_WORKER_HTTP_ADDRESS: '127.0.0.1:0', ...environment },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
