@@ -1,11 +1,15 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Transporter } from 'nodemailer';
+import { actionUrl, createActionToken } from '../domain/action-tokens.js';
 import type { ReviewerEmail } from './types.js';
 
 export interface EmailSettings {
   from: string;
   /** Base URL of the HTTP shim, for the links in each email. */
   publicUrl: string;
+  /** Signs one-click approve/reject links; without it emails carry no action links. */
+  actionSecret?: string;
+  actionLinkTtlMs?: number;
 }
 
 /**
@@ -17,6 +21,7 @@ export function createReviewerEmailer(transport: Transporter, settings: EmailSet
     const { failure } = email;
     const statusUrl = `${settings.publicUrl.replace(/\/$/, '')}/v1/escalations/${encodeURIComponent(email.escalationId)}`;
     const subject = subjectOf(email);
+    const links = await actionLinksFor(email, settings);
     const text = [
       ...introOf(email),
       `${failure.gate.name} (${failure.gate.kind}) failed on ${failure.service} in ${failure.repository}.`,
@@ -28,6 +33,8 @@ export function createReviewerEmailer(transport: Transporter, settings: EmailSet
       '',
       ...askOf(email),
       '',
+      ...links.map(({ decision, url }) => `${decision === 'approve' ? 'Approve' : 'Reject'} (opens a confirmation page): ${url}`),
+      ...(links.length ? [''] : []),
       `Escalation ${email.escalationId}: ${statusUrl}`,
       `Decide: POST ${statusUrl}/decisions with {"decision":"approve"} or {"decision":"reject","comment":"…"} and your token.`,
     ].join('\n');
@@ -50,6 +57,18 @@ export function createReviewerEmailer(transport: Transporter, settings: EmailSet
     }
     return { messageId: email.messageId };
   };
+}
+
+/** Signed, expiring, single-use links bound to this reviewer, escalation, step and decision. */
+async function actionLinksFor(email: ReviewerEmail, settings: EmailSettings): Promise<Array<{ decision: 'approve' | 'reject'; url: string }>> {
+  if (!settings.actionSecret || email.purpose === 'review-override') return [];
+  const ttlSeconds = Math.floor((settings.actionLinkTtlMs ?? 24 * 3_600_000) / 1000);
+  return Promise.all(
+    (['approve', 'reject'] as const).map(async (decision) => ({
+      decision,
+      url: actionUrl(settings.publicUrl, await createActionToken(settings.actionSecret!, { reviewer: email.reviewer.id, escalationId: email.escalationId, step: email.step, decision }, { ttlSeconds })),
+    })),
+  );
 }
 
 function subjectOf(email: ReviewerEmail): string {

@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { actionFormSchema, confirmationPage, refusalPage, resultPage, type ActionResultSubject, type ActionSubject } from '../client/shim/action-pages.js';
-import { actionUrl, checkTokenFor, createActionToken, InMemoryUsedTokenLedger, verifyActionToken, type ActionClaims, type ActionGrant } from '../client/shim/action-tokens.js';
+import { actionUrl, checkTokenFor, createActionToken, InMemoryUsedTokenLedger, verifyActionToken, type ActionClaims, type ActionGrant } from '../domain/action-tokens.js';
 
 const secret = 'action-link-secret-of-at-least-32-bytes!';
 const issuedAt = new Date('2026-03-02T10:00:00Z');

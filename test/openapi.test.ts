@@ -6,6 +6,9 @@ import { afterAll, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vit
 import type { z } from 'zod';
 import { buildShim } from '../client/shim/app.js';
 import { createShimMetrics } from '../client/shim/metrics.js';
+import { createActionToken } from '../domain/action-tokens.js';
+
+const actionSecret = 'test-action-secret-0123456789abcdef-xyz';
 import { openApiDocument, type OpenApiOperation, type OpenApiResponse, responseSchemas } from '../client/shim/openapi.js';
 import { TokenRegistry } from '../client/shim/tokens.js';
 import { errorBodySchema, escalationViewSchema } from '../domain/api-responses.js';
@@ -114,6 +117,8 @@ describe('the OpenAPI document', () => {
       'POST /v1/escalations/{id}/withdraw withdraw: 200 400 401 403 404 409 413 414 415 500',
       'POST /v1/escalations/{id}/recovered reportRecovered: 202 400 401 403 404 413 414 415 500',
       'GET /healthz health: 200 503',
+      'GET /v1/actions/{token} actionConfirmation: 200 400 403 404 409 410',
+      'POST /v1/actions/{token} actionDecide: 200 400 403 404 409 410',
       'GET /metrics metrics: 200',
       'GET /openapi.json openApiDocument: 200',
       'GET /docs apiDocs: 200',
@@ -176,6 +181,7 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
       checkTemporal: async () => void (await env.connection.healthService.check({})),
       recordRefusal: (refusal) => env.store.recordRefusal(refusal),
       metrics: createShimMetrics({ processMetrics: false }),
+      actions: { secret: actionSecret, consume: (tokenId, expiresAt) => env.store.consumeActionToken(tokenId, expiresAt), used: (tokenId) => env.store.actionTokenUsed(tokenId) },
     });
     await shim.listen({ host: '127.0.0.1', port: 0 });
     baseUrl = `http://127.0.0.1:${(shim.server.address() as AddressInfo).port}`;
@@ -220,9 +226,9 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
   }
 
   /** Calls an operation by its id and checks the answer against what the document says of its status. */
-  async function answer(operationId: string, pathValues: { id?: string }, options: CallOptions = {}) {
+  async function answer(operationId: string, pathValues: { id?: string; token?: string }, options: CallOptions = {}) {
     const { method, path, operation } = operationNamed(operationId);
-    const url = path.replace('{id}', encodeURIComponent(pathValues.id ?? ''));
+    const url = path.replace('{id}', encodeURIComponent(pathValues.id ?? '')).replace('{token}', encodeURIComponent(pathValues.token ?? 'not-a-token'));
     const response = await call(method, url, options);
     const documented = operation.responses[String(response.status)];
     expect(documented, `${operationId} answered ${response.status}, which the document does not list: ${response.text.slice(0, 300)}`).toBeDefined();
@@ -234,7 +240,7 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
       const parsed = responseSchemas[name].safeParse(response.json);
       expect(parsed.error, `${operationId} ${response.status} is not a ${name}`).toBeUndefined();
     }
-    if (response.status >= 400) {
+    if (response.status >= 400 && mediaType === 'application/json') {
       errorBodySchema.parse(response.json);
       expect(description, `${operationId} ${response.status} does not list ${response.json.error.code}`).toContain(`\`${response.json.error.code}\``);
     }
@@ -259,7 +265,8 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
   it('answers every documented operation with its documented security: public ones without a token, the others 401 without one', async () => {
     for (const { operation } of documentedOperations) {
       const response = await answer(operation.operationId, { id: 'escalation-never-raised' }, operation.requestBody ? { body: {} } : {});
-      if (operation.security.length === 0) expect(response.status, operation.operationId).toBe(200);
+      // An action link's token is its credential: a made-up one is refused as malformed, never asked for a bearer token.
+      if (operation.security.length === 0) expect(response.status, operation.operationId).toBe(operation.operationId.startsWith('action') ? 400 : 200);
       else expect(response.json.error.code, operation.operationId).toBe('Unauthenticated');
     }
   });
@@ -267,7 +274,7 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
   it('documents exactly the routes Fastify registers', () => {
     const documented = documentedOperations.map(({ method, path }) => `${method} ${path}`).sort();
     expect(registeredRoutes(shim)).toEqual(documented);
-    expect(documented).toHaveLength(12);
+    expect(documented).toHaveLength(14);
   });
 
   it('serves /openapi.json as the document and /docs as a self-contained page naming every operation', async () => {
@@ -308,7 +315,8 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
 
     await expectRefused('getEscalation', { id: 'escalation-never-raised' }, { token: tokens.ci }, 404, 'EscalationNotFound');
     await expectRefused('getEscalation', { id: '../../etc' }, { token: tokens.ci }, 404, 'EscalationNotFound');
-    await expectRefused('getEscalation', { id: `${longest}x` }, { token: tokens.ci }, 414, 'FST_ERR_MAX_PARAM_LENGTH');
+    await expectRefused('getEscalation', { id: `${longest}x` }, { token: tokens.ci }, 404, 'EscalationNotFound');
+    await expectRefused('getEscalation', { id: 'x'.repeat(2100) }, { token: tokens.ci }, 414, 'FST_ERR_MAX_PARAM_LENGTH');
     expect((await call('GET', '/v1/escalations/escalation-%zz', { token: tokens.ci })).json.error).toEqual({ code: 'FST_ERR_BAD_URL', message: expect.any(String), details: null });
   });
 
@@ -383,6 +391,28 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
     expect(scraped.contentType).toMatch(/^text\/plain/);
     expect(scraped.text).toMatch(/escalator_decisions_refused_total\{reason="NotAwaitedReviewer"\} [1-9]/);
     expect(scraped.text).toMatch(/escalator_shim_requests_total\{method="POST",route="\/v1\/escalations\/:id\/decisions",status="403"\} [1-9]/);
+  });
+
+  it('decides through an email action link once: GET confirms without change, POST decides, a replay is refused', async () => {
+    const escalationId = await raised();
+    const token = await createActionToken(actionSecret, { reviewer: 'alice', escalationId, step: 0, decision: 'approve' }, { ttlSeconds: 600 });
+    const page = await answer('actionConfirmation', { token });
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('method="post"');
+    expect((await env.escalator.status(escalationId)).decisions).toEqual([]);
+    const decided = await answer('actionDecide', { token }, { rawBody: 'comment=flaky', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(decided.status).toBe(200);
+    expect((await env.escalator.status(escalationId)).decisions).toEqual([expect.objectContaining({ reviewer: 'alice', decision: 'approve', channel: 'email', comment: 'flaky' })]);
+    expect((await answer('actionDecide', { token }, { rawBody: '', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status).toBe(409);
+    expect((await answer('actionConfirmation', { token: `${token.slice(0, -2)}xx` })).status).toBe(400);
+    const expired = await createActionToken(actionSecret, { reviewer: 'carol', escalationId, step: 1, decision: 'approve' }, { ttlSeconds: 60, now: new Date(Date.now() - 3_600_000) });
+    expect((await answer('actionConfirmation', { token: expired })).status).toBe(410);
+    const foreign = await createActionToken(actionSecret, { reviewer: 'alice', escalationId, step: 1, decision: 'approve' }, { ttlSeconds: 600 });
+    expect((await answer('actionDecide', { token: foreign }, { rawBody: '', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status).toBe(403);
+    expect((await answer('actionConfirmation', { token: await createActionToken(actionSecret, { reviewer: 'alice', escalationId: 'escalation-never-raised', step: 0, decision: 'approve' }, { ttlSeconds: 600 }) })).status).toBe(404);
+    await env.escalator.withdraw(escalationId, { by: 'ci', reason: 'done' });
+    await env.escalator.outcome(escalationId);
+    expect((await answer('actionConfirmation', { token: await createActionToken(actionSecret, { reviewer: 'carol', escalationId, step: 1, decision: 'approve' }, { ttlSeconds: 600 }) })).status).toBe(409);
   });
 
   it('reports health: 200 with Temporal reachable, 503 without', async () => {

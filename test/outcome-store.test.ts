@@ -129,6 +129,17 @@ describe.each(engines)('outcome store on $name', (engine) => {
     expect((await store.decisions('esc-1')).map((d) => d.reviewer)).toEqual(['alice', 'carol']);
   });
 
+  it('uses an email action token once, also across connections, and forgets it after it expired', async () => {
+    const store = await migratedStore();
+    const expires = new Date(at(60));
+    expect(await store.consumeActionToken('tok-1', expires, new Date(at(1)))).toBe('fresh');
+    expect(await store.consumeActionToken('tok-1', expires, new Date(at(2)))).toBe('replayed');
+    const [a, b] = await Promise.all([store.consumeActionToken('tok-2', expires, new Date(at(3))), store.consumeActionToken('tok-2', expires, new Date(at(3)))]);
+    expect([a, b].sort()).toEqual(['fresh', 'replayed']);
+    // Expired rows are pruned; a token past its expiry is refused by its signature check before this.
+    expect(await store.consumeActionToken('tok-1', new Date(at(200)), new Date(at(100)))).toBe('fresh');
+  });
+
   it('keeps the first time of an entry a retried call offers again with its replay-time clock', async () => {
     const store = await migratedStore();
     const entries = [...opening(), assigned(0, 0, ['alice'])];

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { durationSchema } from '../domain/duration.js';
 import { fieldErrors } from '../domain/field-errors.js';
 
 export const logLevels = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
@@ -41,6 +42,9 @@ const environmentSchema = z.object({
   ESCALATOR_SMTP_URL: z.url({ protocol: /^smtps?$/ }).default('smtp://127.0.0.1:1025'),
   ESCALATOR_MAIL_FROM: z.string().min(3).default('Escalator <escalator@localhost>'),
   ESCALATOR_PUBLIC_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080'),
+  /** Signs the approve/reject links in emails (HS256, at least 32 characters); the shim needs the same secret. Unset: no links. */
+  ESCALATOR_ACTION_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  ESCALATOR_ACTION_LINK_TTL: durationSchema.default(24 * 3_600_000),
   /** The embedded outcome store; ignored when ESCALATOR_OUTCOMES_DATABASE_URL is set. */
   ESCALATOR_OUTCOMES_FILE: z.string().min(1).default('.data/outcomes.sqlite'),
   ESCALATOR_OUTCOMES_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),

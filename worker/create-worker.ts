@@ -44,7 +44,12 @@ export async function createEscalatorWorker(
   const activities = createActivities({
     policy,
     mail,
-    email: { from: config.ESCALATOR_MAIL_FROM, publicUrl: config.ESCALATOR_PUBLIC_URL },
+    email: {
+      from: config.ESCALATOR_MAIL_FROM,
+      publicUrl: config.ESCALATOR_PUBLIC_URL,
+      ...(config.ESCALATOR_ACTION_SECRET ? { actionSecret: config.ESCALATOR_ACTION_SECRET } : {}),
+      actionLinkTtlMs: config.ESCALATOR_ACTION_LINK_TTL,
+    },
     store,
     metrics,
   });

@@ -104,6 +104,19 @@ export const migrations: readonly Migration[] = [
       `,
     },
   },
+  {
+    version: 4,
+    name: 'email action tokens already used',
+    // Single use across shim replicas and restarts; rows are pruned once the token has expired.
+    sql: `
+      CREATE TABLE used_action_tokens (
+        token_id   TEXT PRIMARY KEY,
+        expires_at TEXT NOT NULL,
+        used_at    TEXT NOT NULL
+      );
+      CREATE INDEX used_action_tokens_by_expiry ON used_action_tokens (expires_at);
+    `,
+  },
 ];
 
 /**

@@ -100,6 +100,10 @@ export interface OutcomeStore {
   recordOutcome(outcome: EscalationOutcome): Promise<void>;
   /** Appends a refused decision attempt. Not deduplicated: each call is one attempt. */
   recordRefusal(refusal: RefusalInput): Promise<void>;
+  /** Marks an email action token used: `fresh` the first time, `replayed` ever after (until it expired and was pruned). */
+  consumeActionToken(tokenId: string, expiresAt: Date, now?: Date): Promise<'fresh' | 'replayed'>;
+  /** Whether an email action token was used already. */
+  actionTokenUsed(tokenId: string): Promise<boolean>;
   /**
    * Per reviewer asked about (every one gets an entry): their decision count and median response
    * time, optionally only for one gate and/or service and for decisions taken at or after `since`.
@@ -194,6 +198,21 @@ function outcomeStoreOn(engine: SqlEngine): OutcomeStore {
         },
         { lock: escalationLock(outcome.escalationId) },
       ),
+
+    async consumeActionToken(tokenId, expiresAt, now = new Date()) {
+      await engine.run('DELETE FROM used_action_tokens WHERE expires_at < ?', [now.toISOString()]);
+      const inserted = await engine.run('INSERT INTO used_action_tokens (token_id, expires_at, used_at) VALUES (?, ?, ?) ON CONFLICT (token_id) DO NOTHING', [
+        tokenId,
+        expiresAt.toISOString(),
+        now.toISOString(),
+      ]);
+      return inserted === 1 ? 'fresh' : 'replayed';
+    },
+
+    async actionTokenUsed(tokenId) {
+      const rows = await engine.query<{ token_id: string }>('SELECT token_id FROM used_action_tokens WHERE token_id = ?', [tokenId]);
+      return rows.length > 0;
+    },
 
     async recordRefusal(refusal) {
       await engine.run('INSERT INTO refusals (escalation_id, at, actor, code, message, channel) VALUES (?, ?, ?, ?, ?, ?)', [

@@ -6,7 +6,6 @@ import {
   acknowledgeBodySchema,
   breakGlassBodySchema,
   decisionBodySchema,
-  escalationIdMaxLength,
   escalationIdSchema,
   idempotencyKeyHeaderSchema,
   reassignBodySchema,
@@ -17,6 +16,7 @@ import {
 import { DecisionRefusedError, EscalationNotFoundError, InvalidInputError } from '../errors.js';
 import type { EscalatorClient } from '../escalator-client.js';
 import { docsPage } from './docs-page.js';
+import { type ActionLinkOptions, registerActionRoutes } from './action-routes.js';
 import { HttpError } from './http-error.js';
 import { createShimMetrics, type ShimMetrics, shimMetricsPlugin } from './metrics.js';
 import { openApiDocument } from './openapi.js';
@@ -27,6 +27,8 @@ export interface ShimOptions {
   tokens: TokenRegistry;
   /** Answers /healthz: resolves when Temporal is reachable. */
   checkTemporal: () => Promise<void>;
+  /** Email action links (secret and single-use ledger); without them every link is refused. */
+  actions?: ActionLinkOptions;
   /** Counts requests and refusals for /metrics; a private registry when omitted. */
   metrics?: ShimMetrics;
   /** Keeps refused attempts (who, what, why) in the outcome store; refusals never reach workflow history. */
@@ -50,7 +52,8 @@ const refusalStatus: Record<RefusalCode, number> = {
 const refusalField: Partial<Record<RefusalCode, string>> = { CommentRequired: 'comment', JustificationRequired: 'justification', UnknownPerson: 'to' };
 
 /** The routes that answer without a token: the health check and the API's own description. */
-const publicRoutes: ReadonlySet<string> = new Set(['/healthz', '/metrics', '/openapi.json', '/docs']);
+// The action links' token is their credential; they need no bearer token.
+const publicRoutes: ReadonlySet<string> = new Set(['/healthz', '/metrics', '/openapi.json', '/docs', '/v1/actions/:token']);
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -67,8 +70,8 @@ export function buildShim(options: ShimOptions): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: requestBodyLimitBytes,
-    // Fastify's default (100) is shorter than the longest escalation id.
-    routerOptions: { maxParamLength: escalationIdMaxLength },
+    // Fastify's default (100) is shorter than the longest escalation id and an action token; ids are checked by their own pattern.
+    routerOptions: { maxParamLength: 2048 },
     // A malformed or over-long path is refused before routing; answer it in the same error shape.
     frameworkErrors: (error, _request, reply) => sendError(reply, toHttpError(error)),
   });
@@ -83,6 +86,8 @@ export function buildShim(options: ShimOptions): FastifyInstance {
     return sendError(reply, httpError);
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, new HttpError(404, 'NotFound', `no route ${request.method} ${request.url}`)));
+
+  registerActionRoutes(app, options.escalator, options.actions);
 
   app.get('/healthz', async (_request, reply) => {
     try {

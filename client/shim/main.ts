@@ -19,6 +19,16 @@ async function main(): Promise<void> {
     checkTemporal: async () => void (await connection.healthService.check({})),
     recordRefusal: (refusal) => store.recordRefusal(refusal),
     metrics: createShimMetrics(),
+    ...(config.ESCALATOR_ACTION_SECRET
+      ? {
+          actions: {
+            secret: config.ESCALATOR_ACTION_SECRET,
+            consume: (tokenId: string, expiresAt: Date) => store.consumeActionToken(tokenId, expiresAt),
+            used: (tokenId: string) => store.actionTokenUsed(tokenId),
+            recordRefusal: (refusal: Parameters<typeof store.recordRefusal>[0]) => store.recordRefusal(refusal),
+          },
+        }
+      : {}),
     logger: true,
   });
   const shutdown = async () => {

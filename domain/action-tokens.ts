@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
-import { decisionKinds, type DecisionKind } from '../../domain/escalation.js';
+import { decisionKinds, type DecisionKind } from './escalation.js';
 
 /** What an email action link lets its holder do: one decision, by one reviewer, on one step of one escalation. */
 export interface ActionGrant {
