@@ -10,7 +10,7 @@ const timestamp = z.iso.datetime();
 const count = z.number().int().min(0);
 
 /** Codes the shim answers with itself. */
-export const shimErrorCodes = ['InvalidInput', 'Unauthenticated', 'Forbidden', 'EscalationNotFound', 'NotFound', 'TemporalUnreachable', 'Internal'] as const;
+export const shimErrorCodes = ['InvalidInput', 'Unauthenticated', 'Forbidden', 'EscalationNotFound', 'NotFound', 'RateLimited', 'IdentityProviderUnavailable', 'TemporalUnreachable', 'Internal'] as const;
 
 /** Fastify's own refusals of a request, passed on with Fastify's code. */
 export const fastifyErrorCodes = [

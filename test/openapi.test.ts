@@ -108,14 +108,14 @@ describe('the OpenAPI document', () => {
 
   it('lists every operation with the statuses it answers (a change here is a change of the API)', () => {
     expect(documentedOperations.map(({ method, path, operation }) => `${method} ${path} ${operation.operationId}: ${Object.keys(operation.responses).join(' ')}`)).toEqual([
-      'POST /v1/gate-failures raiseGateFailure: 200 201 400 401 403 413 415 500',
-      'GET /v1/escalations/{id} getEscalation: 200 400 401 404 414 500',
-      'POST /v1/escalations/{id}/decisions decide: 200 400 401 403 404 409 413 414 415 500',
-      'POST /v1/escalations/{id}/acknowledge acknowledge: 200 400 401 403 404 409 413 414 415 500',
-      'POST /v1/escalations/{id}/reassign reassign: 200 400 401 403 404 409 413 414 415 500',
-      'POST /v1/escalations/{id}/break-glass breakGlass: 200 400 401 403 404 409 413 414 415 500',
-      'POST /v1/escalations/{id}/withdraw withdraw: 200 400 401 403 404 409 413 414 415 500',
-      'POST /v1/escalations/{id}/recovered reportRecovered: 202 400 401 403 404 413 414 415 500',
+      'POST /v1/gate-failures raiseGateFailure: 200 201 400 401 403 413 415 429 500 503',
+      'GET /v1/escalations/{id} getEscalation: 200 400 401 404 414 429 500 503',
+      'POST /v1/escalations/{id}/decisions decide: 200 400 401 403 404 409 413 414 415 429 500 503',
+      'POST /v1/escalations/{id}/acknowledge acknowledge: 200 400 401 403 404 409 413 414 415 429 500 503',
+      'POST /v1/escalations/{id}/reassign reassign: 200 400 401 403 404 409 413 414 415 429 500 503',
+      'POST /v1/escalations/{id}/break-glass breakGlass: 200 400 401 403 404 409 413 414 415 429 500 503',
+      'POST /v1/escalations/{id}/withdraw withdraw: 200 400 401 403 404 409 413 414 415 429 500 503',
+      'POST /v1/escalations/{id}/recovered reportRecovered: 202 400 401 403 404 413 414 415 429 500 503',
       'GET /healthz health: 200 503',
       'GET /v1/actions/{token} actionConfirmation: 200 400 403 404 409 410',
       'POST /v1/actions/{token} actionDecide: 200 400 403 404 409 410',

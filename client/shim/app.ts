@@ -16,7 +16,9 @@ import {
 import { DecisionRefusedError, EscalationNotFoundError, InvalidInputError } from '../errors.js';
 import type { EscalatorClient } from '../escalator-client.js';
 import { docsPage } from './docs-page.js';
+import rateLimit from '@fastify/rate-limit';
 import { type ActionLinkOptions, registerActionRoutes } from './action-routes.js';
+import { authenticateBearer, type SsoVerifier } from './sso.js';
 import { HttpError } from './http-error.js';
 import { createShimMetrics, type ShimMetrics, shimMetricsPlugin } from './metrics.js';
 import { openApiDocument } from './openapi.js';
@@ -27,6 +29,10 @@ export interface ShimOptions {
   tokens: TokenRegistry;
   /** Answers /healthz: resolves when Temporal is reachable. */
   checkTemporal: () => Promise<void>;
+  /** SSO: bearer JWTs verified against the identity provider's JWKS, besides the static tokens. */
+  sso?: SsoVerifier;
+  /** Requests per minute per identity (per address before authentication); default 300. */
+  rateLimitPerMinute?: number;
   /** Email action links (secret and single-use ledger); without them every link is refused. */
   actions?: ActionLinkOptions;
   /** Counts requests and refusals for /metrics; a private registry when omitted. */
@@ -87,88 +93,101 @@ export function buildShim(options: ShimOptions): FastifyInstance {
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, new HttpError(404, 'NotFound', `no route ${request.method} ${request.url}`)));
 
-  registerActionRoutes(app, options.escalator, options.actions);
-
-  app.get('/healthz', async (_request, reply) => {
-    try {
-      await options.checkTemporal();
-      return { status: 'ok', temporal: 'reachable' };
-    } catch (error) {
-      return reply.code(503).send({ error: { code: 'TemporalUnreachable', message: String(error), details: null } });
-    }
+  // Per identity, after authentication (preHandler); unauthenticated and public requests by address.
+  app.register(rateLimit, {
+    max: options.rateLimitPerMinute ?? 300,
+    timeWindow: 60_000,
+    hook: 'preHandler',
+    keyGenerator: (request) => (request.identity ? `identity:${request.identity.id}` : `address:${request.ip}`),
+    errorResponseBuilder: (_request, context) => new HttpError(429, 'RateLimited', `more than ${context.max} requests a minute; retry in ${Math.ceil(context.ttl / 1000)} s`),
   });
-
-  app.get('/openapi.json', async () => apiDocument);
-
-  app.get('/docs', async (_request, reply) =>
-    reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(apiDocsPage),
-  );
-
   app.addHook('onRequest', async (request) => {
     if (publicRoutes.has(request.routeOptions.url ?? '')) return;
-    request.identity = authenticate(options.tokens, request.headers.authorization);
+    request.identity = await authenticateBearer(request.headers.authorization, { tokens: options.tokens, ...(options.sso ? { sso: options.sso } : {}) });
   });
 
-  app.post('/v1/gate-failures', async (request, reply) => {
-    requireScope(request, 'raise');
-    const result = await options.escalator.raise(request.body as never);
-    return reply.code(result.started ? 201 : 200).send(result);
-  });
+  // Routes go in a plugin registered after the rate limiter, so its route hook sees every one of them.
+  app.register(async (api) => {
+    registerActionRoutes(api, options.escalator, options.actions);
 
-  app.get('/v1/escalations/:id', async (request) => options.escalator.status(escalationIdOf(request)));
+    api.get('/healthz', async (_request, reply) => {
+      try {
+        await options.checkTemporal();
+        return { status: 'ok', temporal: 'reachable' };
+      } catch (error) {
+        return reply.code(503).send({ error: { code: 'TemporalUnreachable', message: String(error), details: null } });
+      }
+    });
 
-  app.post('/v1/escalations/:id/decisions', async (request) => {
-    const identity = requireScope(request, 'decide');
-    const escalationId = escalationIdOf(request);
-    const body = parseBody(decisionBodySchema, request.body);
-    const updateId = idempotencyKeyOf(request);
-    return recorded(options, escalationId, identity, () => options.escalator.decide(
-      escalationId,
-      { reviewer: identity.id, decision: body.decision, channel: 'http', ...(body.comment ? { comment: body.comment } : {}) },
-      updateId ? { updateId: `decision:${identity.id}:${updateId}` } : {},
-    ));
-  });
+    api.get('/openapi.json', async () => apiDocument);
 
-  app.post('/v1/escalations/:id/acknowledge', async (request) => {
-    const identity = requireScope(request, 'decide');
-    const escalationId = escalationIdOf(request);
-    parseBody(acknowledgeBodySchema, request.body ?? {});
-    return recorded(options, escalationId, identity, () => options.escalator.acknowledge(escalationId, { reviewer: identity.id, channel: 'http' }));
-  });
-
-  app.post('/v1/escalations/:id/reassign', async (request) => {
-    const identity = requireScope(request, 'decide');
-    const escalationId = escalationIdOf(request);
-    const body = parseBody(reassignBodySchema, request.body);
-    const updateId = idempotencyKeyOf(request);
-    return recorded(options, escalationId, identity, () =>
-      options.escalator.reassign(escalationId, { by: identity.id, to: body.to, reason: body.reason, channel: 'http' }, updateId ? { updateId: `reassign:${identity.id}:${updateId}` } : {}),
+    api.get('/docs', async (_request, reply) =>
+      reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(apiDocsPage),
     );
-  });
 
-  app.post('/v1/escalations/:id/break-glass', async (request) => {
-    const identity = requireScope(request, 'decide');
-    const escalationId = escalationIdOf(request);
-    const body = parseBody(breakGlassBodySchema, request.body);
-    return recorded(options, escalationId, identity, () => options.escalator.breakGlass(escalationId, { by: identity.id, justification: body.justification, channel: 'http' }));
-  });
 
-  app.post('/v1/escalations/:id/withdraw', async (request) => {
-    const identity = requireScope(request, 'raise');
-    const escalationId = escalationIdOf(request);
-    const body = parseBody(withdrawBodySchema, request.body);
-    const updateId = idempotencyKeyOf(request);
-    return recorded(options, escalationId, identity, () =>
-      options.escalator.withdraw(escalationId, { by: identity.id, reason: body.reason }, updateId ? { updateId: `withdraw:${identity.id}:${updateId}` } : {}),
-    );
-  });
+    api.post('/v1/gate-failures', async (request, reply) => {
+      requireScope(request, 'raise');
+      const result = await options.escalator.raise(request.body as never);
+      return reply.code(result.started ? 201 : 200).send(result);
+    });
 
-  app.post('/v1/escalations/:id/recovered', async (request, reply) => {
-    requireScope(request, 'raise');
-    const escalationId = escalationIdOf(request);
-    const body = parseBody(recoveredBodySchema, request.body ?? {});
-    await options.escalator.reportRecovered(escalationId, body.pipelineRunId);
-    return reply.code(202).send({ escalationId, accepted: true });
+    api.get('/v1/escalations/:id', async (request) => options.escalator.status(escalationIdOf(request)));
+
+    api.post('/v1/escalations/:id/decisions', async (request) => {
+      const identity = requireScope(request, 'decide');
+      const escalationId = escalationIdOf(request);
+      const body = parseBody(decisionBodySchema, request.body);
+      const updateId = idempotencyKeyOf(request);
+      return recorded(options, escalationId, identity, () => options.escalator.decide(
+        escalationId,
+        { reviewer: identity.id, decision: body.decision, channel: 'http', ...(body.comment ? { comment: body.comment } : {}) },
+        updateId ? { updateId: `decision:${identity.id}:${updateId}` } : {},
+      ));
+    });
+
+    api.post('/v1/escalations/:id/acknowledge', async (request) => {
+      const identity = requireScope(request, 'decide');
+      const escalationId = escalationIdOf(request);
+      parseBody(acknowledgeBodySchema, request.body ?? {});
+      return recorded(options, escalationId, identity, () => options.escalator.acknowledge(escalationId, { reviewer: identity.id, channel: 'http' }));
+    });
+
+    api.post('/v1/escalations/:id/reassign', async (request) => {
+      const identity = requireScope(request, 'decide');
+      const escalationId = escalationIdOf(request);
+      const body = parseBody(reassignBodySchema, request.body);
+      const updateId = idempotencyKeyOf(request);
+      return recorded(options, escalationId, identity, () =>
+        options.escalator.reassign(escalationId, { by: identity.id, to: body.to, reason: body.reason, channel: 'http' }, updateId ? { updateId: `reassign:${identity.id}:${updateId}` } : {}),
+      );
+    });
+
+    api.post('/v1/escalations/:id/break-glass', async (request) => {
+      const identity = requireScope(request, 'decide');
+      const escalationId = escalationIdOf(request);
+      const body = parseBody(breakGlassBodySchema, request.body);
+      return recorded(options, escalationId, identity, () => options.escalator.breakGlass(escalationId, { by: identity.id, justification: body.justification, channel: 'http' }));
+    });
+
+    api.post('/v1/escalations/:id/withdraw', async (request) => {
+      const identity = requireScope(request, 'raise');
+      const escalationId = escalationIdOf(request);
+      const body = parseBody(withdrawBodySchema, request.body);
+      const updateId = idempotencyKeyOf(request);
+      return recorded(options, escalationId, identity, () =>
+        options.escalator.withdraw(escalationId, { by: identity.id, reason: body.reason }, updateId ? { updateId: `withdraw:${identity.id}:${updateId}` } : {}),
+      );
+    });
+
+    api.post('/v1/escalations/:id/recovered', async (request, reply) => {
+      requireScope(request, 'raise');
+      const escalationId = escalationIdOf(request);
+      const body = parseBody(recoveredBodySchema, request.body ?? {});
+      await options.escalator.reportRecovered(escalationId, body.pipelineRunId);
+      return reply.code(202).send({ escalationId, accepted: true });
+    });
+
   });
 
   return app;
@@ -187,13 +206,6 @@ async function recorded<T>(options: ShimOptions, escalationId: string, identity:
   }
 }
 
-function authenticate(tokens: TokenRegistry, header: string | undefined): Identity {
-  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
-  if (!match) throw new HttpError(401, 'Unauthenticated', 'send a bearer token: Authorization: Bearer <token>');
-  const identity = tokens.identify(match[1]!);
-  if (!identity) throw new HttpError(401, 'Unauthenticated', 'the bearer token is not known');
-  return identity;
-}
 
 function requireScope(request: FastifyRequest, scope: Scope): Identity {
   const identity = request.identity!;

@@ -8,6 +8,13 @@ const environmentSchema = z.object({
   ESCALATOR_TOKENS_FILE: z.string().min(1).default('config/tokens.dev.yaml'),
   ESCALATOR_SHIM_HOST: z.string().min(1).default('127.0.0.1'),
   ESCALATOR_SHIM_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** SSO: bearer JWTs from your identity provider, verified against its JWKS; all three or none. */
+  ESCALATOR_SSO_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ESCALATOR_SSO_ISSUER: z.string().min(1).optional(),
+  ESCALATOR_SSO_AUDIENCE: z.string().min(1).optional(),
+  ESCALATOR_SSO_IDENTITY_CLAIM: z.enum(['preferred_username', 'email', 'sub']).default('preferred_username'),
+  /** Requests per minute per identity. */
+  ESCALATOR_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(300),
   /** Verifies the email action links the worker signs (the same secret). Unset: every link is refused. */
   ESCALATOR_ACTION_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   /** The outcome store the worker writes; the shim adds refused attempts to it. */
@@ -17,11 +24,17 @@ const environmentSchema = z.object({
 
 export type ShimConfig = z.output<typeof environmentSchema>;
 
+const ssoVariables = ['ESCALATOR_SSO_JWKS_URL', 'ESCALATOR_SSO_ISSUER', 'ESCALATOR_SSO_AUDIENCE'] as const;
+
 /** Reads the shim's settings from the environment; throws naming every bad variable. */
 export function shimConfigFrom(environment: NodeJS.ProcessEnv): ShimConfig {
   const result = environmentSchema.safeParse(environment);
   if (!result.success) {
     throw new Error(`invalid shim configuration:\n${fieldErrors(result.error).map((e) => `  ${e.path}: ${e.message}`).join('\n')}`);
+  }
+  const given = ssoVariables.filter((name) => result.data[name] !== undefined);
+  if (given.length > 0 && given.length < ssoVariables.length) {
+    throw new Error(`invalid shim configuration:\n  ${ssoVariables.filter((name) => !given.includes(name)).join(', ')}: required with ${given.join(', ')}`);
   }
   return result.data;
 }

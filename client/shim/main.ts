@@ -3,6 +3,7 @@ import { openOutcomeStore } from '../../activities/outcome-store/store.js';
 import { EscalatorClient } from '../escalator-client.js';
 import { buildShim } from './app.js';
 import { createShimMetrics } from './metrics.js';
+import { createSsoVerifier } from './sso.js';
 import { shimConfigFrom } from './config.js';
 import { TokenRegistry } from './tokens.js';
 
@@ -19,6 +20,17 @@ async function main(): Promise<void> {
     checkTemporal: async () => void (await connection.healthService.check({})),
     recordRefusal: (refusal) => store.recordRefusal(refusal),
     metrics: createShimMetrics(),
+    rateLimitPerMinute: config.ESCALATOR_RATE_LIMIT_PER_MINUTE,
+    ...(config.ESCALATOR_SSO_JWKS_URL && config.ESCALATOR_SSO_ISSUER && config.ESCALATOR_SSO_AUDIENCE
+      ? {
+          sso: createSsoVerifier({
+            jwksUrl: config.ESCALATOR_SSO_JWKS_URL,
+            issuer: config.ESCALATOR_SSO_ISSUER,
+            audience: config.ESCALATOR_SSO_AUDIENCE,
+            identityClaim: config.ESCALATOR_SSO_IDENTITY_CLAIM,
+          }),
+        }
+      : {}),
     ...(config.ESCALATOR_ACTION_SECRET
       ? {
           actions: {

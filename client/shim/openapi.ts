@@ -346,6 +346,10 @@ function whyCode(code: ErrorCode, access: Access): string {
       return 'no such route';
     case 'TemporalUnreachable':
       return 'Temporal does not answer';
+    case 'RateLimited':
+      return 'more requests a minute than the shim allows one identity (or one address before authentication)';
+    case 'IdentityProviderUnavailable':
+      return "the identity provider's key set (JWKS) could not be fetched to check an SSO token";
     case 'Internal':
       return 'an unexpected failure; it is logged on the shim, and the message says nothing more';
     case 'EscalationEnded':
@@ -397,6 +401,7 @@ const reasonPhrases: Record<number, string> = {
   413: 'Content Too Large',
   414: 'URI Too Long',
   415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -414,7 +419,9 @@ function errorCodesOf(spec: OperationSpec): Map<number, ErrorCode[]> {
   if (spec.body) add(413, 'FST_ERR_CTP_BODY_TOO_LARGE');
   if (spec.escalationIdInPath) add(414, 'FST_ERR_MAX_PARAM_LENGTH');
   if (spec.body) add(415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE');
+  if (spec.access !== 'public') add(429, 'RateLimited');
   if (spec.access !== 'public') add(500, 'Internal');
+  if (spec.access !== 'public') add(503, 'IdentityProviderUnavailable');
   for (const [status, more] of Object.entries(spec.refusals ?? {})) add(Number(status), ...(more ?? []));
   return new Map([...codes].sort(([a], [b]) => a - b));
 }
