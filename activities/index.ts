@@ -8,14 +8,26 @@ import type { EscalationEvents, OutcomeStore } from './outcome-store/store.js';
 import type { PolicySource } from './policy-source.js';
 import { createReviewerEmailer, type EmailSettings } from './reviewer-email.js';
 import { requestRollback } from './rollback.js';
+import { type createPagerDuty } from './channels/pagerduty.js';
+import type { PagerDutyTrigger, SlackDecisionRequest, SlackMessageUpdate, SlackPosted, WebhookEvent } from './channels/types.js';
+import { type createSlackNotifier } from './channels/slack.js';
+import { type createWebhookSender } from './channels/webhook.js';
 import { createRouter } from './routing.js';
 import type { ReviewerEmail } from './types.js';
+
+/** The optional channels this worker can reach; the workflow learns which through the snapshot. */
+export interface ChannelDependencies {
+  slack?: ReturnType<typeof createSlackNotifier>;
+  pagerDuty?: ReturnType<typeof createPagerDuty>;
+  webhook?: ReturnType<typeof createWebhookSender>;
+}
 
 export interface ActivityDependencies {
   policy: PolicySource;
   mail: Transporter;
   email: EmailSettings;
   store: OutcomeStore;
+  channels?: ChannelDependencies;
   /** Escalator's Prometheus metrics; without them nothing is counted and the store is not read before writes. */
   metrics?: EscalatorMetrics;
 }
@@ -32,11 +44,31 @@ export function createActivities(deps: ActivityDependencies) {
       const ordinal = await deps.store.historySize({ gate: failure.gate.name });
       const plan = resolvePlan(policy, failure, { at: new Date(at), ordinal });
       if (!plan) throw ApplicationFailure.nonRetryable(`no policy for gate "${failure.gate.name}" and no "*" entry in ${deps.policy.file}`, 'NoPolicyForGate');
-      return { policyVersion: version, policySource: deps.policy.file, plan };
+      const channels = deps.channels ?? {};
+      return { policyVersion: version, policySource: deps.policy.file, plan, reachable: { slack: !!channels.slack, pagerduty: !!channels.pagerDuty, webhook: !!channels.webhook } };
     },
     routeReviewers: createRouter(deps.store),
     emailReviewer: countedEmailer(createReviewerEmailer(deps.mail, deps.email), deps.metrics),
     requestRollback,
+    /** Posts a Slack decision request (de-duplicated by its key across retries). */
+    async postSlack(request: SlackDecisionRequest): Promise<SlackPosted> {
+      return counted('slack', deps.metrics, () => channel(deps.channels?.slack, 'Slack').postSlackDecisionRequest(request));
+    },
+    /** Replaces a Slack message's buttons with the escalation's state. */
+    async updateSlack(update: SlackMessageUpdate): Promise<void> {
+      await channel(deps.channels?.slack, 'Slack').updateSlackMessage(update);
+    },
+    /** PagerDuty: trigger, acknowledge or resolve the escalation's incident (dedup_key = escalation id). */
+    async page(request: { action: 'trigger'; incident: PagerDutyTrigger } | { action: 'acknowledge' | 'resolve'; escalationId: string }): Promise<void> {
+      const pagerDuty = channel(deps.channels?.pagerDuty, 'PagerDuty');
+      if (request.action === 'trigger') await counted('pagerduty', deps.metrics, () => pagerDuty.triggerIncident(request.incident));
+      else if (request.action === 'acknowledge') await pagerDuty.acknowledgeIncident(request.escalationId);
+      else await pagerDuty.resolveIncident(request.escalationId);
+    },
+    /** One signed webhook event; its id is stable, so receivers drop redeliveries. */
+    async sendWebhook(event: WebhookEvent): Promise<void> {
+      await counted('webhook', deps.metrics, () => channel(deps.channels?.webhook, 'webhook').sendWebhookEvent(event));
+    },
     /** Appends timeline entries to the outcome store; retried calls write nothing twice. */
     async recordEvents(events: EscalationEvents): Promise<void> {
       const { metrics } = deps;
@@ -64,6 +96,22 @@ export function createActivities(deps: ActivityDependencies) {
 }
 
 /** Counts every attempt of the email activity: `sent`, or `failed` for each attempt that throws (retried or not). */
+function channel<T>(configured: T | undefined, name: string): T {
+  if (!configured) throw ApplicationFailure.nonRetryable(`${name} is not configured on this worker`, 'ChannelNotConfigured');
+  return configured;
+}
+
+async function counted<T>(name: string, metrics: EscalatorMetrics | undefined, send: () => Promise<T>): Promise<T> {
+  try {
+    const result = await send();
+    metrics?.notifications.inc({ channel: name, result: 'sent' });
+    return result;
+  } catch (error) {
+    metrics?.notifications.inc({ channel: name, result: 'failed' });
+    throw error;
+  }
+}
+
 function countedEmailer(send: (email: ReviewerEmail) => Promise<{ messageId: string }>, metrics: EscalatorMetrics | undefined) {
   return async function emailReviewer(email: ReviewerEmail): Promise<{ messageId: string }> {
     try {

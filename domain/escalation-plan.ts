@@ -101,6 +101,8 @@ export interface PolicySnapshot {
   policyVersion: string;
   policySource: string;
   plan: EscalationPlan;
+  /** Which optional channels the worker that took the snapshot can reach. */
+  reachable?: { slack: boolean; pagerduty: boolean; webhook: boolean };
 }
 
 /** The moment and history a plan is resolved for. */

@@ -65,8 +65,8 @@ export type TimelineEntry = { at: string } & (
   | { event: 'raised'; gate: string; service: string; severity: string }
   | { event: 'policy-snapshot'; policyVersion: string; gateKey: string; model: string; selectedBy: string; notes: string[] }
   | { event: 'assigned'; step: number; stage: Stage; reviewers: string[]; deadline: string; depth: number }
-  | { event: 'notified'; reviewer: string; channel: 'email'; messageId: string; step: number }
-  | { event: 'notification-failed'; reviewer: string; channel: 'email'; error: string; step: number }
+  | { event: 'notified'; reviewer: string; channel: 'email' | 'slack' | 'pagerduty'; messageId: string; step: number }
+  | { event: 'notification-failed'; reviewer: string; channel: 'email' | 'slack' | 'pagerduty'; error: string; step: number }
   | { event: 'quiet-hours'; notified: string[]; held: string[] }
   | { event: 'decided'; reviewer: string; decision: DecisionKind; channel: Channel; step: number }
   | { event: 'acknowledged'; reviewer: string; channel: Channel }

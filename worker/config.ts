@@ -42,6 +42,15 @@ const environmentSchema = z.object({
   ESCALATOR_SMTP_URL: z.url({ protocol: /^smtps?$/ }).default('smtp://127.0.0.1:1025'),
   ESCALATOR_MAIL_FROM: z.string().min(3).default('Escalator <escalator@localhost>'),
   ESCALATOR_PUBLIC_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080'),
+  /** Slack: a bot token posts decision requests with buttons and keeps them current; unset: no Slack. */
+  ESCALATOR_SLACK_BOT_TOKEN: z.string().min(1).optional(),
+  ESCALATOR_SLACK_API_URL: z.url({ protocol: /^https?$/ }).default('https://slack.com/api'),
+  /** PagerDuty Events API v2: the integration's routing key; unset: no paging. */
+  ESCALATOR_PAGERDUTY_ROUTING_KEY: z.string().min(1).optional(),
+  ESCALATOR_PAGERDUTY_EVENTS_URL: z.url({ protocol: /^https?$/ }).default('https://events.pagerduty.com/v2/enqueue'),
+  /** Outbound webhooks: every state change, signed with the secret; both or neither. */
+  ESCALATOR_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ESCALATOR_WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
   /** Signs the approve/reject links in emails (HS256, at least 32 characters); the shim needs the same secret. Unset: no links. */
   ESCALATOR_ACTION_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   ESCALATOR_ACTION_LINK_TTL: durationSchema.default(24 * 3_600_000),

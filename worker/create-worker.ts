@@ -1,6 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import nodemailer from 'nodemailer';
+import { createPagerDuty } from '../activities/channels/pagerduty.js';
+import { createSlackNotifier } from '../activities/channels/slack.js';
+import { createWebhookSender } from '../activities/channels/webhook.js';
 import { createActivities } from '../activities/index.js';
 import { createEscalatorMetrics, type EscalatorMetrics } from '../activities/metrics.js';
 import { openOutcomeStore, type OutcomeStore } from '../activities/outcome-store/store.js';
@@ -52,6 +55,11 @@ export async function createEscalatorWorker(
     },
     store,
     metrics,
+    channels: {
+      ...(config.ESCALATOR_SLACK_BOT_TOKEN ? { slack: createSlackNotifier({ baseUrl: config.ESCALATOR_SLACK_API_URL, botToken: config.ESCALATOR_SLACK_BOT_TOKEN }) } : {}),
+      ...(config.ESCALATOR_PAGERDUTY_ROUTING_KEY ? { pagerDuty: createPagerDuty({ eventsUrl: config.ESCALATOR_PAGERDUTY_EVENTS_URL, routingKey: config.ESCALATOR_PAGERDUTY_ROUTING_KEY }) } : {}),
+      ...(config.ESCALATOR_WEBHOOK_URL && config.ESCALATOR_WEBHOOK_SECRET ? { webhook: createWebhookSender({ url: config.ESCALATOR_WEBHOOK_URL, secret: config.ESCALATOR_WEBHOOK_SECRET }) } : {}),
+    },
   });
   const connection = options.connection ?? (await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }));
   const { tracing } = options;

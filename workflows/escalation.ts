@@ -53,6 +53,27 @@ const emailOptions: wf.ActivityOptions = {
 const { emailReviewer } = wf.proxyActivities<Activities>(emailOptions);
 
 // A rollback endpoint is retried with the same Idempotency-Key; 4xx answers are final.
+// Slack has no idempotency key; the activity looks for its own earlier post, so attempts are bounded
+// and spaced well beyond one HTTP timeout.
+const slackOptions: wf.ActivityOptions = {
+  startToCloseTimeout: '60 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6, nonRetryableErrorTypes: ['SlackRefused', 'ChannelNotConfigured'] },
+};
+const { postSlack, updateSlack } = wf.proxyActivities<Activities>(slackOptions);
+
+// PagerDuty de-duplicates by dedup_key (the escalation id), so retries are safe.
+const { page } = wf.proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8, nonRetryableErrorTypes: ['PagerDutyRefused', 'ChannelNotConfigured'] },
+});
+
+// A receiver may be down for a while: retried with backoff for a day; the escalation never waits on it.
+const { sendWebhook } = wf.proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '24 hours',
+  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '15 minutes', nonRetryableErrorTypes: ['WebhookGone', 'WebhookRefused', 'ChannelNotConfigured'] },
+});
+
 const rollbackOptions: wf.ActivityOptions = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6, nonRetryableErrorTypes: ['RollbackRefused'] },
@@ -83,6 +104,8 @@ export async function escalateGateFailure(input: EscalationInput): Promise<Escal
     while (run.isWaiting()) {
       const generation = run.generation;
       run.sendNotifications();
+      run.pageIfDue();
+      run.refreshSlack();
       await run.flushEvents();
       if (run.generation !== generation) continue;
       run.describe();
@@ -99,8 +122,14 @@ export async function escalateGateFailure(input: EscalationInput): Promise<Escal
   // Notifications queued by the end (the security review of a break-glass) are sent before completing.
   await run.sendNotifications();
   run.describe();
+  run.pageUpdate('resolve');
+  run.refreshSlack();
   const outcome = run.outcome!;
   await run.flushEvents();
+  await run.settleBackground();
+  // Slack posts that finished only now get their final word too.
+  run.refreshSlack();
+  await run.settleBackground();
   await recordOutcome(outcome);
   await wf.condition(wf.allHandlersFinished);
   return outcome;
@@ -254,6 +283,13 @@ class EscalationRun implements ModeHost {
   ranked: string[] = [];
   outcome: EscalationOutcome | undefined;
   private notificationCount = 0;
+  /** Which optional channels the snapshot's worker reaches. */
+  private reachable = { slack: false, pagerduty: false, webhook: false };
+  /** Slack messages posted, so they can be kept current; `settled` once updated to a final word. */
+  private readonly slackMessages: Array<{ reviewer: string; channel: string; ts: string; settled: boolean }> = [];
+  private paged = false;
+  /** Side effects that must not hold the escalation but should finish before it completes. */
+  private readonly background: Promise<unknown>[] = [];
   /** Reviewers held back by quiet hours, and when those end. */
   private readonly held = new Map<string, number>();
   /** The on-call paged in quiet hours for reviewers it does not include: awaited with them. */
@@ -298,6 +334,7 @@ class EscalationRun implements ModeHost {
   start(snapshot: PolicySnapshot): void {
     this.plan = snapshot.plan;
     this.policyVersion = snapshot.policyVersion;
+    this.reachable = snapshot.reachable ?? this.reachable;
     const { plan } = snapshot;
     this.log({ event: 'policy-snapshot', policyVersion: snapshot.policyVersion, gateKey: plan.gateKey, model: plan.model, selectedBy: plan.selectedBy, notes: plan.notes });
     wf.upsertSearchAttributes([{ key: EscalationModel, value: plan.model }]);
@@ -409,6 +446,7 @@ class EscalationRun implements ModeHost {
   acknowledge(request: AcknowledgeRequest): EscalationView {
     this.log({ event: 'acknowledged', reviewer: request.reviewer, channel: request.channel });
     this.mode!.acknowledge(request.reviewer);
+    this.pageUpdate('acknowledge');
     this.changed();
     return this.view();
   }
@@ -563,6 +601,7 @@ class EscalationRun implements ModeHost {
     const fromSeq = this.storedEvents;
     const entries = this.timeline.slice(fromSeq);
     this.storedEvents = this.timeline.length;
+    this.webhook(fromSeq, entries);
     try {
       await recordEvents({
         escalationId: this.escalationId,
@@ -642,11 +681,129 @@ class EscalationRun implements ModeHost {
     }
   }
 
+  private slack(reviewerId: string, slackUser: string, purpose: EmailPurpose, view: EscalationView): void {
+    const plan = this.plan!;
+    const reviewer = plan.people[reviewerId]!;
+    const dedupeKey = `${this.escalationId}.step${(view.step ?? 0) + 1}.slack.${reviewerId}.${this.notificationCount}`;
+    const posted = postSlack
+      .executeWithOptions({ ...slackOptions, summary: `slack ${reviewerId} (${stepText(view)})` }, [
+        {
+          dedupeKey,
+          channel: slackUser,
+          escalationId: this.escalationId,
+          purpose,
+          model: plan.model,
+          reviewer: { id: reviewer.id, name: reviewer.name, email: reviewer.email },
+          failure: this.failure,
+          deadline: view.deadline,
+          alsoAsked: view.awaitedReviewers.filter((id) => id !== reviewerId),
+          primary: view.primary,
+          stepLabel: stepText(view),
+          decisionUrl: `escalation ${this.escalationId}`,
+        },
+      ])
+      .then(
+        ({ channel, ts }) => {
+          this.slackMessages.push({ reviewer: reviewerId, channel, ts, settled: false });
+          this.log({ event: 'notified', reviewer: reviewerId, channel: 'slack', messageId: `${channel}/${ts}`, step: view.step ?? 0 });
+        },
+        (error: unknown) => this.log({ event: 'notification-failed', reviewer: reviewerId, channel: 'slack', error: failureMessage(error), step: view.step ?? 0 }),
+      );
+    this.background.push(posted);
+  }
+
+  /**
+   * Keeps Slack current: a message to someone no longer awaited, or every message once the
+   * escalation ended, loses its buttons and says where things stand.
+   */
+  refreshSlack(): void {
+    const view = this.view();
+    for (const message of this.slackMessages) {
+      if (message.settled) continue;
+      const ended = view.outcome !== null;
+      if (!ended && view.awaitedReviewers.includes(message.reviewer)) continue;
+      message.settled = true;
+      const status = ended
+        ? `Ended: ${view.outcome!.outcome} — ${view.outcome!.reason}`
+        : `No longer waiting on you: now waiting for ${view.awaitedReviewers.join(', ') || 'nobody'} (${stepText(view)})`;
+      this.background.push(
+        updateSlack
+          .executeWithOptions({ ...slackOptions, summary: `update slack for ${message.reviewer}` }, [
+            { channel: message.channel, ts: message.ts, escalationId: this.escalationId, status, ...(ended ? { outcome: view.outcome!.outcome } : {}), failure: this.failure },
+          ])
+          .catch(() => undefined),
+      );
+    }
+  }
+
+  /** Pages once the escalation reaches a paging tier (or at once, where the severity's channels include PagerDuty). */
+  pageIfDue(): void {
+    const plan = this.plan;
+    if (!plan || this.paged || !this.reachable.pagerduty || this.status !== 'waiting') return;
+    const stage = this.mode?.view().stage;
+    const pagingTier = stage?.kind === 'tier' && plan.channels?.pageTiers.includes(stage.tier);
+    if (!pagingTier && !plan.channels?.use.includes('pagerduty')) return;
+    this.paged = true;
+    const view = this.view();
+    this.background.push(
+      page
+        .executeWithOptions({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 8, nonRetryableErrorTypes: ['PagerDutyRefused'] }, summary: 'page on-call (PagerDuty trigger)' }, [
+          {
+            action: 'trigger',
+            incident: {
+              escalationId: this.escalationId,
+              summary: `${this.failure.severity}: ${this.failure.gate.name} failed on ${this.failure.service}; waiting for ${view.awaitedReviewers.join(', ')}`,
+              severity: this.failure.severity,
+              source: this.failure.service,
+              component: this.failure.gate.name,
+              group: this.failure.repository,
+              class: this.failure.gate.kind,
+              links: [{ href: this.failure.pipelineRun.url, text: `pipeline run ${this.failure.pipelineRun.id}` }, { href: this.failure.change.url, text: this.failure.change.title }],
+              customDetails: { escalationId: this.escalationId, awaited: view.awaitedReviewers, depth: this.depth, stage: stepText(view) },
+            },
+          },
+        ])
+        .then(
+          () => this.log({ event: 'notified', reviewer: view.awaitedReviewers.join(','), channel: 'pagerduty', messageId: this.escalationId, step: view.step ?? 0 }),
+          (error: unknown) => this.log({ event: 'notification-failed', reviewer: view.awaitedReviewers.join(','), channel: 'pagerduty', error: failureMessage(error), step: view.step ?? 0 }),
+        ),
+    );
+  }
+
+  /** Acknowledge or resolve the incident, when one was opened. */
+  pageUpdate(action: 'acknowledge' | 'resolve'): void {
+    if (!this.paged) return;
+    this.background.push(page.executeWithOptions({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 8, nonRetryableErrorTypes: ['PagerDutyRefused'] }, summary: `PagerDuty ${action}` }, [{ action, escalationId: this.escalationId }]).catch(() => undefined));
+  }
+
+  /** One signed webhook event per batch of state changes; the id is the batch's first seq. */
+  webhook(fromSeq: number, entries: TimelineEntry[]): void {
+    if (!this.reachable.webhook || entries.length === 0) return;
+    const ended = entries.some((e) => e.event === 'ended');
+    this.background.push(
+      sendWebhook({
+        id: `${this.escalationId}:${fromSeq}`,
+        type: ended ? 'escalation.ended' : 'escalation.updated',
+        escalationId: this.escalationId,
+        occurredAt: entries.at(-1)!.at,
+        data: { status: this.status, awaitedReviewers: this.awaited(), depth: this.depth, outcome: this.outcome ?? null, entries },
+      }).catch(() => undefined),
+    );
+  }
+
+  /** Waits for Slack, PagerDuty and webhook calls still under way, so completion does not abandon them. */
+  async settleBackground(): Promise<void> {
+    await Promise.all(this.background);
+  }
+
   private email(reviewerId: string, purpose: EmailPurpose, override?: { by: string; justification: string }): Promise<void> {
     const plan = this.plan!;
     const reviewer = plan.people[reviewerId];
     if (!reviewer) return Promise.resolve();
     const view = this.view();
+    const channels = plan.channels?.use ?? ['email'];
+    if (channels.includes('slack') && this.reachable.slack && reviewer.slack && purpose !== 'review-override') this.slack(reviewerId, reviewer.slack, purpose, view);
+    if (!channels.includes('email') && purpose !== 'review-override') return Promise.resolve();
     const step = view.step ?? 0;
     const messageId = `<${this.escalationId}.step${step + 1}.n${++this.notificationCount}@escalator>`;
     const summary = `email ${reviewerId} (${purpose === 'decide' ? `step ${step + 1}` : purpose})`;
@@ -669,6 +826,11 @@ class EscalationRun implements ModeHost {
       (error: unknown) => this.log({ event: 'notification-failed', reviewer: reviewerId, channel: 'email', error: failureMessage(error), step }),
     );
   }
+}
+
+function stepText(view: EscalationView): string {
+  if (view.model === 'parallel') return `vote, ${stageLabel(view.stage)}`;
+  return `step ${(view.step ?? 0) + 1} of ${view.stepCount ?? 1}, ${stageLabel(view.stage)}`;
 }
 
 function stageLabel(stage: Stage | null): string {
