@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { type ParsedPolicy, parsePolicy } from '../domain/policy-parser.js';
 
 /**
@@ -16,6 +16,11 @@ export class PolicySource {
     this.loaded = parsePolicy(this.loadedText, file);
   }
 
+  /** The person whose `slack` id this is, in the current policy. */
+  personWithSlackId(slackUserId: string): string | undefined {
+    return Object.entries(this.current().policy.people).find(([, person]) => person.slack === slackUserId)?.[0];
+  }
+
   current(): ParsedPolicy {
     const text = readFileSync(this.file, 'utf8');
     if (text !== this.loadedText) {
@@ -23,9 +28,21 @@ export class PolicySource {
       try {
         this.loaded = parsePolicy(text, this.file);
       } catch (error) {
-        log.error('policy file changed but is invalid; keeping the last valid version', { error: String(error), version: this.loaded.version });
+        const fields = { error: String(error), version: this.loaded.version };
+        // The shim reads the policy too, outside any activity, where the activity logger is unavailable.
+        if (inActivity()) log.error('policy file changed but is invalid; keeping the last valid version', fields);
+        else console.error(JSON.stringify({ level: 'ERROR', msg: 'policy file changed but is invalid; keeping the last valid version', ...fields }));
       }
     }
     return this.loaded;
+  }
+}
+
+function inActivity(): boolean {
+  try {
+    Context.current();
+    return true;
+  } catch {
+    return false;
   }
 }

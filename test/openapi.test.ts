@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Connection } from '@temporalio/client';
@@ -9,6 +10,7 @@ import { createShimMetrics } from '../client/shim/metrics.js';
 import { createActionToken } from '../domain/action-tokens.js';
 
 const actionSecret = 'test-action-secret-0123456789abcdef-xyz';
+const slackSecret = 'slack-signing-secret-0123456789';
 import { openApiDocument, type OpenApiOperation, type OpenApiResponse, responseSchemas } from '../client/shim/openapi.js';
 import { TokenRegistry } from '../client/shim/tokens.js';
 import { errorBodySchema, escalationViewSchema } from '../domain/api-responses.js';
@@ -119,6 +121,7 @@ describe('the OpenAPI document', () => {
       'GET /healthz health: 200 503',
       'GET /v1/actions/{token} actionConfirmation: 200 400 403 404 409 410',
       'POST /v1/actions/{token} actionDecide: 200 400 403 404 409 410',
+      'POST /v1/slack/interactions slackInteraction: 200 400 401 404',
       'GET /metrics metrics: 200',
       'GET /openapi.json openApiDocument: 200',
       'GET /docs apiDocs: 200',
@@ -182,6 +185,7 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
       recordRefusal: (refusal) => env.store.recordRefusal(refusal),
       metrics: createShimMetrics({ processMetrics: false }),
       actions: { secret: actionSecret, consume: (tokenId, expiresAt) => env.store.consumeActionToken(tokenId, expiresAt), used: (tokenId) => env.store.actionTokenUsed(tokenId) },
+      slack: { signingSecret: slackSecret, personFor: (id) => (id === 'U0ALICE' ? 'alice' : undefined) },
     });
     await shim.listen({ host: '127.0.0.1', port: 0 });
     baseUrl = `http://127.0.0.1:${(shim.server.address() as AddressInfo).port}`;
@@ -266,7 +270,8 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
     for (const { operation } of documentedOperations) {
       const response = await answer(operation.operationId, { id: 'escalation-never-raised' }, operation.requestBody ? { body: {} } : {});
       // An action link's token is its credential: a made-up one is refused as malformed, never asked for a bearer token.
-      if (operation.security.length === 0) expect(response.status, operation.operationId).toBe(operation.operationId.startsWith('action') ? 400 : 200);
+      const expected = operation.operationId.startsWith('action') ? 400 : operation.operationId === 'slackInteraction' ? 401 : 200;
+      if (operation.security.length === 0) expect(response.status, operation.operationId).toBe(expected);
       else expect(response.json.error.code, operation.operationId).toBe('Unauthenticated');
     }
   });
@@ -274,7 +279,7 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
   it('documents exactly the routes Fastify registers', () => {
     const documented = documentedOperations.map(({ method, path }) => `${method} ${path}`).sort();
     expect(registeredRoutes(shim)).toEqual(documented);
-    expect(documented).toHaveLength(14);
+    expect(documented).toHaveLength(15);
   });
 
   it('serves /openapi.json as the document and /docs as a self-contained page naming every operation', async () => {
@@ -413,6 +418,21 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
     await env.escalator.withdraw(escalationId, { by: 'ci', reason: 'done' });
     await env.escalator.outcome(escalationId);
     expect((await answer('actionConfirmation', { token: await createActionToken(actionSecret, { reviewer: 'carol', escalationId, step: 1, decision: 'approve' }, { ttlSeconds: 600 }) })).status).toBe(409);
+  });
+
+  it('takes a Slack button click signed by Slack, and refuses an unsigned one', async () => {
+    const escalationId = await raised();
+    const body = `payload=${encodeURIComponent(JSON.stringify({ type: 'block_actions', user: { id: 'U0ALICE' }, actions: [{ action_id: 'escalator_acknowledge', value: JSON.stringify({ escalationId }), action_ts: '1790000000.000100' }] }))}`;
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const signature = `v0=${createHmac('sha256', slackSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+    const headers = { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': timestamp, 'x-slack-signature': signature };
+    const clicked = await answer('slackInteraction', {}, { rawBody: body, headers });
+    expect(clicked.status).toBe(200);
+    expect(clicked.json).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('Acknowledged') });
+    expect((await env.escalator.status(escalationId)).acknowledgedBy).toEqual([]);
+    expect((await env.escalator.status(escalationId)).timeline.filter((e) => e.event === 'acknowledged')).toEqual([expect.objectContaining({ reviewer: 'alice', channel: 'slack' })]);
+    await expectRefused('slackInteraction', {}, { rawBody: body, headers: { ...headers, 'x-slack-signature': 'v0=00' } }, 401, 'Unauthenticated');
+    await expectRefused('slackInteraction', {}, { rawBody: 'payload=%7B%7D', headers: { ...headers, 'x-slack-signature': `v0=${createHmac('sha256', slackSecret).update(`v0:${timestamp}:payload=%7B%7D`).digest('hex')}` } }, 400, 'InvalidInput');
   });
 
   it('reports health: 200 with Temporal reachable, 503 without', async () => {

@@ -18,6 +18,7 @@ import type { EscalatorClient } from '../escalator-client.js';
 import { docsPage } from './docs-page.js';
 import rateLimit from '@fastify/rate-limit';
 import { type ActionLinkOptions, registerActionRoutes } from './action-routes.js';
+import { registerSlackInteractions, type SlackInteractionOptions } from './slack-interactions.js';
 import { authenticateBearer, type SsoVerifier } from './sso.js';
 import { HttpError } from './http-error.js';
 import { createShimMetrics, type ShimMetrics, shimMetricsPlugin } from './metrics.js';
@@ -33,6 +34,8 @@ export interface ShimOptions {
   sso?: SsoVerifier;
   /** Requests per minute per identity (per address before authentication); default 300. */
   rateLimitPerMinute?: number;
+  /** Slack's Approve/Reject/Acknowledge buttons; without them the route answers 404. */
+  slack?: SlackInteractionOptions;
   /** Email action links (secret and single-use ledger); without them every link is refused. */
   actions?: ActionLinkOptions;
   /** Counts requests and refusals for /metrics; a private registry when omitted. */
@@ -59,7 +62,8 @@ const refusalField: Partial<Record<RefusalCode, string>> = { CommentRequired: 'c
 
 /** The routes that answer without a token: the health check and the API's own description. */
 // The action links' token is their credential; they need no bearer token.
-const publicRoutes: ReadonlySet<string> = new Set(['/healthz', '/metrics', '/openapi.json', '/docs', '/v1/actions/:token']);
+// Slack's interactivity requests carry Slack's signature instead, checked by their route.
+const publicRoutes: ReadonlySet<string> = new Set(['/healthz', '/metrics', '/openapi.json', '/docs', '/v1/actions/:token', '/v1/slack/interactions']);
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -109,6 +113,7 @@ export function buildShim(options: ShimOptions): FastifyInstance {
   // Routes go in a plugin registered after the rate limiter, so its route hook sees every one of them.
   app.register(async (api) => {
     registerActionRoutes(api, options.escalator, options.actions);
+    registerSlackInteractions(api, options.escalator, options.slack);
 
     api.get('/healthz', async (_request, reply) => {
       try {

@@ -13,6 +13,9 @@ const environmentSchema = z.object({
   ESCALATOR_SSO_ISSUER: z.string().min(1).optional(),
   ESCALATOR_SSO_AUDIENCE: z.string().min(1).optional(),
   ESCALATOR_SSO_IDENTITY_CLAIM: z.enum(['preferred_username', 'email', 'sub']).default('preferred_username'),
+  /** Slack app's signing secret: turns on /v1/slack/interactions; people map through the policy's `slack` ids. */
+  ESCALATOR_SLACK_SIGNING_SECRET: z.string().min(16).optional(),
+  ESCALATOR_POLICY_FILE: z.string().min(1).default('policies/example.yaml'),
   /** Requests per minute per identity. */
   ESCALATOR_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(300),
   /** Verifies the email action links the worker signs (the same secret). Unset: every link is refused. */

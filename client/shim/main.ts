@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { openOutcomeStore } from '../../activities/outcome-store/store.js';
+import { PolicySource } from '../../activities/policy-source.js';
 import { EscalatorClient } from '../escalator-client.js';
 import { buildShim } from './app.js';
 import { createShimMetrics } from './metrics.js';
@@ -10,6 +11,7 @@ import { TokenRegistry } from './tokens.js';
 async function main(): Promise<void> {
   const config = shimConfigFrom(process.env);
   const tokens = TokenRegistry.fromFile(config.ESCALATOR_TOKENS_FILE);
+  const policy = new PolicySource(config.ESCALATOR_POLICY_FILE);
   const store = await openOutcomeStore({ sqliteFile: config.ESCALATOR_OUTCOMES_FILE, ...(config.ESCALATOR_OUTCOMES_DATABASE_URL ? { databaseUrl: config.ESCALATOR_OUTCOMES_DATABASE_URL } : {}) });
   await store.migrate();
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -21,6 +23,16 @@ async function main(): Promise<void> {
     recordRefusal: (refusal) => store.recordRefusal(refusal),
     metrics: createShimMetrics(),
     rateLimitPerMinute: config.ESCALATOR_RATE_LIMIT_PER_MINUTE,
+    ...(config.ESCALATOR_SLACK_SIGNING_SECRET
+      ? {
+          slack: {
+            signingSecret: config.ESCALATOR_SLACK_SIGNING_SECRET,
+            // Read per click, so people added to the policy map without a restart.
+            personFor: (slackUserId: string) => policy.personWithSlackId(slackUserId),
+            recordRefusal: (refusal: Parameters<typeof store.recordRefusal>[0]) => store.recordRefusal(refusal),
+          },
+        }
+      : {}),
     ...(config.ESCALATOR_SSO_JWKS_URL && config.ESCALATOR_SSO_ISSUER && config.ESCALATOR_SSO_AUDIENCE
       ? {
           sso: createSsoVerifier({

@@ -298,6 +298,21 @@ const operations: OperationSpec[] = [
     },
   },
   {
+    method: 'post',
+    path: '/v1/slack/interactions',
+    operationId: 'slackInteraction',
+    tag: 'Service',
+    summary: 'Slack interactivity: a button click',
+    description: 'Slack posts button clicks (Approve, Reject, Acknowledge) here as `application/x-www-form-urlencoded` with a `payload` field. Authenticated by Slack\'s request signature (`X-Slack-Signature`, v0 HMAC-SHA256 over `v0:timestamp:body`, at most 5 minutes old), not a bearer token; the reviewer is the Slack user mapped to a policy person. Answers an ephemeral message for the clicking user; a retried click counts once.',
+    access: 'public',
+    answers: {
+      200: { description: 'An ephemeral Slack message saying what was recorded or why not.', schema: { mediaType: 'application/json', schema: { type: 'object' } } },
+      400: { description: 'Not an Escalator button action: `InvalidInput`.', schema: 'ErrorBody' },
+      401: { description: 'The Slack signature is missing, wrong or older than 5 minutes: `Unauthenticated`.', schema: 'ErrorBody' },
+      404: { description: 'Slack interactivity is not configured: `NotFound`.', schema: 'ErrorBody' },
+    },
+  },
+  {
     method: 'get',
     path: '/metrics',
     operationId: 'metrics',

@@ -29,7 +29,7 @@ export interface EscalatorEnv {
  * A running Escalator against the shared dev server: a worker on a unique task queue with the given
  * policy, a real SMTP sink, and a client. Close it in `afterAll`.
  */
-export async function startEscalator(policyYaml: string, options: { databaseUrl?: string; actionSecret?: string } = {}): Promise<EscalatorEnv> {
+export async function startEscalator(policyYaml: string, options: { databaseUrl?: string; actionSecret?: string; environment?: Record<string, string> } = {}): Promise<EscalatorEnv> {
   quietRuntime();
   const address = inject('temporalAddress');
   const dir = await mkdtemp(join(tmpdir(), 'escalator-env-'));
@@ -48,6 +48,7 @@ export async function startEscalator(policyYaml: string, options: { databaseUrl?
     ESCALATOR_OUTCOMES_FILE: outcomesFile,
     ...(options.databaseUrl ? { ESCALATOR_OUTCOMES_DATABASE_URL: options.databaseUrl } : {}),
     ...(options.actionSecret ? { ESCALATOR_ACTION_SECRET: options.actionSecret } : {}),
+    ...options.environment,
   });
   const nativeConnection = await NativeConnection.connect({ address });
   const { worker, store } = await createEscalatorWorker(config, { connection: nativeConnection, workflowBundle: { codePath: inject('workflowBundlePath') } });
