@@ -44,6 +44,7 @@ export function createReviewerEmailer(transport: Transporter, settings: EmailSet
         to: { name: email.reviewer.name, address: email.reviewer.email },
         subject,
         text,
+        html: htmlOf(text, links),
         messageId: email.messageId,
         headers: { 'X-Escalation-Id': email.escalationId },
       });
@@ -57,6 +58,20 @@ export function createReviewerEmailer(transport: Transporter, settings: EmailSet
     }
     return { messageId: email.messageId };
   };
+}
+
+/** The same message as HTML: escaped text, with links clickable and the decision links as buttons. */
+function htmlOf(text: string, links: Array<{ decision: 'approve' | 'reject'; url: string }>): string {
+  const escape = (value: string) => value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  const linkUrls = new Set(links.map((link) => link.url));
+  const paragraphs = text
+    .split('\n')
+    .filter((line) => ![...linkUrls].some((url) => line.endsWith(url)))
+    .map((line) => (line ? `<p>${escape(line).replace(/https?:\/\/[^\s<]+/g, (url) => `<a href="${url}">${url}</a>`)}</p>` : ''));
+  const buttons = links.map(
+    ({ decision, url }) => `<a href="${escape(url)}" style="display:inline-block;padding:8px 16px;margin-right:8px;border-radius:4px;color:#fff;text-decoration:none;background:${decision === 'approve' ? '#1a7f37' : '#cf222e'}">${decision === 'approve' ? 'Approve' : 'Reject'}</a>`,
+  );
+  return `<!doctype html><html><body style="font-family:system-ui,sans-serif">${paragraphs.join('')}${buttons.length ? `<p>${buttons.join('')}</p><p style="color:#57606a">Each button opens a confirmation page; nothing is decided until you confirm there.</p>` : ''}</body></html>`;
 }
 
 /** Signed, expiring, single-use links bound to this reviewer, escalation, step and decision. */

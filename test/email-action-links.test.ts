@@ -72,6 +72,27 @@ describe('email action links, end to end', () => {
     expect((await env.escalator.outcome(escalationId)).outcome).toBe('blocked');
   });
 
+  it('sends the links as buttons in an HTML part too, with the text escaped', async () => {
+    const { escalationId } = await env.escalator.raise(gateFailure({ change: { ...gateFailure().change, title: 'Fix <script>alert(1)</script> totals' } }));
+    const [received] = await env.smtp.waitFor((m) => m.mail.headers.get('x-escalation-id') === escalationId);
+    const html = String(received!.mail.html);
+    expect(html).toContain('&lt;script&gt;');
+    expect(html).not.toContain('<script>');
+    expect(html.match(/<a href="http:\/\/escalator\.test\/v1\/actions\/[^"]+"[^>]*>(Approve|Reject)<\/a>/g)).toHaveLength(2);
+    await env.escalator.withdraw(escalationId, { by: 'ci', reason: 'done' });
+  });
+
+  it('refuses the change author approving through their own email link', async () => {
+    const { escalationId } = await env.escalator.raise(gateFailure({ gate: { name: 'self-review', kind: 'review' }, change: { ...gateFailure().change, author: 'mallory' } }));
+    const { approve } = await linksFor(escalationId, 'mallory');
+    const refused = await fetch(approve, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain('AuthorCannotApprove');
+    expect(await env.store.refusals(escalationId)).toEqual([expect.objectContaining({ actor: 'mallory', code: 'AuthorCannotApprove', channel: 'email' })]);
+    expect((await env.escalator.status(escalationId)).decisions).toEqual([]);
+    await env.escalator.withdraw(escalationId, { by: 'ci', reason: 'done' });
+  });
+
   it('refuses a link for a step the escalation has left, and a tampered one, changing nothing', async () => {
     const { escalationId } = await env.escalator.raise(gateFailure());
     const { approve } = await linksFor(escalationId, 'alice');
