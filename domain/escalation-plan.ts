@@ -12,6 +12,8 @@ export interface Reviewer {
   aliases: string[];
   /** Slack user id (U…/W…), when the person is on Slack. */
   slack?: string;
+  /** The channels the person is reached through (their own, or their roles'); absent: all. */
+  channels?: NotificationChannel[];
 }
 
 export interface ChainStep {
@@ -350,9 +352,16 @@ function peopleOf(policy: Policy, ids: string[]): Record<string, Reviewer> {
       email: person.email,
       aliases: unique([id, person.email, ...person.handles].map((alias) => alias.toLowerCase())),
       ...(person.slack ? { slack: person.slack } : {}),
+      ...channelsOf(policy, person),
     };
   }
   return people;
+}
+
+function channelsOf(policy: Policy, person: Policy['people'][string]): { channels?: NotificationChannel[] } {
+  if (person.channels) return { channels: person.channels };
+  const byRole = person.roles.flatMap((role) => policy.channels.byRole[role] ?? []);
+  return byRole.length ? { channels: unique(byRole) } : {};
 }
 
 function unique<T>(items: T[]): T[] {

@@ -34,6 +34,8 @@ const personSchema = z
     roles: z.array(name).default([]),
     workingHours: workingHours.optional(),
     outOfOffice: z.array(z.object({ from: isoDate, to: isoDate }).strict()).default([]),
+    /** The channels this person is reached through, whatever the severity allows; default: all. */
+    channels: z.array(z.enum(notificationChannels)).min(1).optional(),
   })
   .strict();
 
@@ -232,6 +234,8 @@ export const policySchema = z
           .strict()
           .prefault({ critical: ['email', 'slack', 'pagerduty'], high: ['email', 'slack'], medium: ['email', 'slack'], low: ['email'] }),
         pageTiers: z.array(name).default([]),
+        /** Channels by role, for people without their own `channels` (a person with several roles gets them all). */
+        byRole: z.record(name, z.array(z.enum(notificationChannels)).min(1)).default({}),
       })
       .strict()
       .prefault({}),

@@ -18,7 +18,7 @@ version: 1
 defaults: { maxDepth: 3, requireComment: never }
 people:
   alice:   { email: alice@example.com, slack: U0ALICE, backup: bob }
-  bob:     { email: bob@example.com, slack: U0BOB }
+  bob:     { email: bob@example.com, slack: U0BOB, channels: [email] }
   lead:    { email: lead@example.com, slack: U0LEAD }
   mallory: { email: mallory@example.com, slack: U0MALLORY }
 tiers:
@@ -87,8 +87,8 @@ describe('Slack, PagerDuty and webhooks on a real escalation', () => {
 
   it('posts a Slack request with buttons, takes the click once, pages the paging tier and resolves the incident, and signs a webhook per change', async () => {
     const { escalationId } = await env.escalator.raise(gateFailure({ gate: { name: 'release', kind: 'tests' }, severity: 'critical' }));
-    // alice is asked on Slack and email; after 1 s her backup bob, then the paging tier.
-    await vi.waitFor(() => expect(slack.messages.map((m) => m.channel).length).toBeGreaterThanOrEqual(3), { timeout: 15_000 });
+    // alice is asked on Slack and email; after 1 s her backup bob (email only), then the paging tier.
+    await vi.waitFor(() => expect(slack.messages.map((m) => m.channel).length).toBeGreaterThanOrEqual(2), { timeout: 15_000 });
     const request = slack.callsTo('chat.postMessage')[0]!;
     expect(request.headers.authorization).toBe(`Bearer ${slack.token}`);
     expect(JSON.stringify(request.args)).toContain('escalator_approve');
@@ -112,6 +112,9 @@ describe('Slack, PagerDuty and webhooks on a real escalation', () => {
     expect(outcome.decisions).toEqual([expect.objectContaining({ reviewer: 'lead', channel: 'slack' })]);
 
     await vi.waitFor(() => expect(pagerDuty.incidentsFor(escalationId)).toEqual([expect.objectContaining({ state: 'resolved' })]));
+    // bob takes email only: his backup turn reached him by email, never on Slack.
+    expect(slack.callsTo('conversations.open').map((call) => call.args.users)).not.toContain('U0BOB');
+    expect(env.smtp.received.some((m) => m.mail.headers.get('x-escalation-id') === escalationId && m.envelopeTo.includes('bob@example.com'))).toBe(true);
     // Every posted message lost its buttons.
     await vi.waitFor(() => expect(slack.messages.filter((m) => !m.edited)).toEqual([]));
     const events = receiver.events.filter((e) => e.escalationId === escalationId);

@@ -104,3 +104,23 @@ describe('email action links, end to end', () => {
     expect((await env.escalator.status(escalationId)).decisions).toHaveLength(1);
   });
 });
+
+describe('an email retried after a temporary SMTP refusal', () => {
+  it('arrives once, with the Message-ID the escalation chose', async () => {
+    const { startSmtpSink } = await import('./helpers/smtp-sink.js');
+    const busy = await startSmtpSink({ refuseFirst: 1 });
+    const env = await startEscalator(sequentialPolicy(), { environment: { ESCALATOR_SMTP_URL: busy.url } });
+    try {
+      const { escalationId } = await env.escalator.raise(gateFailure());
+      const [mail] = await busy.waitFor((m) => m.mail.headers.get('x-escalation-id') === escalationId, 1, 30_000);
+      expect(busy.refused).toBe(1);
+      expect(mail!.mail.messageId).toBe(`<${escalationId}.step1.n1@escalator>`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(busy.received.filter((m) => m.mail.headers.get('x-escalation-id') === escalationId)).toHaveLength(1);
+      await env.escalator.withdraw(escalationId, { by: 'ci', reason: 'done' });
+    } finally {
+      await env.close();
+      await busy.close();
+    }
+  });
+});

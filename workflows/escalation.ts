@@ -801,7 +801,10 @@ class EscalationRun implements ModeHost {
     const reviewer = plan.people[reviewerId];
     if (!reviewer) return Promise.resolve();
     const view = this.view();
-    const channels = plan.channels?.use ?? ['email'];
+    // The severity's channels, narrowed to the person's (or their roles') own.
+    const allowed = (plan.channels?.use ?? ['email']).filter((channel) => !reviewer.channels || reviewer.channels.includes(channel));
+    // Nobody goes unreached: where the two leave nothing, email.
+    const channels = allowed.length ? allowed : ['email'];
     if (channels.includes('slack') && this.reachable.slack && reviewer.slack && purpose !== 'review-override') this.slack(reviewerId, reviewer.slack, purpose, view);
     if (!channels.includes('email') && purpose !== 'review-override') return Promise.resolve();
     const step = view.step ?? 0;

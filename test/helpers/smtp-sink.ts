@@ -16,14 +16,22 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-export async function startSmtpSink(): Promise<SmtpSink> {
+/** `refuseFirst`: answer that many messages with a temporary 451, as a busy relay does. */
+export async function startSmtpSink(options: { refuseFirst?: number } = {}): Promise<SmtpSink & { refused: number }> {
   const received: ReceivedMail[] = [];
+  let refused = 0;
   const waiters = new Set<() => void>();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
     onData(stream, session, callback) {
+      if (refused < (options.refuseFirst ?? 0)) {
+        refused++;
+        stream.resume();
+        stream.on('end', () => callback(Object.assign(new Error('try again later'), { responseCode: 451 })));
+        return;
+      }
       simpleParser(stream)
         .then((mail) => {
           received.push({ envelopeTo: session.envelope.rcptTo.map((r) => r.address), mail });
@@ -36,6 +44,9 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as { port: number };
   return {
+    get refused() {
+      return refused;
+    },
     port,
     url: `smtp://127.0.0.1:${port}`,
     received,
