@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { DecisionRefusedError } from '../client/errors.js';
 import type { EscalationView, RoutingScore, TimelineEntry } from '../domain/escalation.js';
 import { basketChange, dynamicPolicy, recordHistory } from './helpers/dynamic-policy.js';
 import { startEscalator, type EscalatorEnv } from './helpers/escalator-env.js';
 import { gateFailure } from './helpers/gate-failure.js';
+import { createDatabase } from './helpers/postgres-database.js';
 
 /** A failure of one of `dynamicPolicy`'s gates; by default bob owns the one changed file. */
 function failureOf(gate: string, change: Partial<ReturnType<typeof gateFailure>['change']> = {}) {
@@ -386,18 +385,3 @@ describe('dynamic escalation with the outcome store on PostgreSQL', () => {
     }
   });
 });
-
-/** A new, empty database on the run's PostgreSQL server. */
-async function createDatabase(serverUrl: string): Promise<string> {
-  const name = `escalator_dynamic_${randomUUID().replaceAll('-', '')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}

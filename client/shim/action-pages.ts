@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { DecisionKind, RefusalCode } from '../../domain/escalation.js';
+import { refusalStatus } from './refusal-status.js';
 
 /** What the pages show about an escalation; an `EscalationView` fits as it is. */
 export interface ActionSubject {
@@ -63,18 +64,6 @@ export const actionFormSchema = z.object({
 const decisionVerb: Record<DecisionKind, string> = { approve: 'Approve', reject: 'Reject', override: 'Override' };
 const decisionPast: Record<DecisionKind, string> = { approve: 'approved', reject: 'rejected', override: 'overrode' };
 
-const refusalStatus: Record<RefusalCode, number> = {
-  EscalationEnded: 409,
-  NotAwaitedReviewer: 403,
-  AlreadyVoted: 409,
-  AuthorCannotApprove: 403,
-  CommentRequired: 400,
-  OverrideNotAllowed: 403,
-  NotBreakGlassHolder: 403,
-  JustificationRequired: 400,
-  ReassignNotAllowed: 403,
-  UnknownPerson: 400,
-};
 
 /**
  * The page a GET of an action link answers: what is being decided and a form that POSTs the

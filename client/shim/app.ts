@@ -24,6 +24,7 @@ import { HttpError } from './http-error.js';
 import { createShimMetrics, type ShimMetrics, shimMetricsPlugin } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import type { Identity, Scope, TokenRegistry } from './tokens.js';
+import { refusalStatus } from './refusal-status.js';
 
 export interface ShimOptions {
   escalator: EscalatorClient;
@@ -45,18 +46,6 @@ export interface ShimOptions {
   logger?: boolean;
 }
 
-const refusalStatus: Record<RefusalCode, number> = {
-  EscalationEnded: 409,
-  NotAwaitedReviewer: 403,
-  AlreadyVoted: 409,
-  AuthorCannotApprove: 403,
-  CommentRequired: 400,
-  OverrideNotAllowed: 403,
-  NotBreakGlassHolder: 403,
-  JustificationRequired: 400,
-  ReassignNotAllowed: 403,
-  UnknownPerson: 400,
-};
 
 const refusalField: Partial<Record<RefusalCode, string>> = { CommentRequired: 'comment', JustificationRequired: 'justification', UnknownPerson: 'to' };
 
