@@ -1,0 +1,322 @@
+/**
+ * `npm run bench`: one Temporal dev server, one in-process Escalator worker, an SMTP sink and the
+ * HTTP shim; measures throughput against a bare workflow, notification and decision latency, timer
+ * lateness and a scale run in one go. Writes bench/results/<timestamp>.json and prints a table.
+ * The issue's scale figure uses `--open 10000`; the default (1000) keeps a run under ~5 minutes.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import Table from 'cli-table3';
+import { buildShim } from '../client/shim/app.js';
+import { TokenRegistry } from '../client/shim/tokens.js';
+import { EscalatorClient } from '../client/escalator-client.js';
+import type { EscalationOutcome, TimelineEntry } from '../domain/escalation.js';
+import { startDevServer } from '../scripts/dev-server.js';
+import { freePort } from '../test/helpers/free-port.js';
+import { gateFailure } from '../test/helpers/gate-failure.js';
+import { quietRuntime } from '../test/helpers/quiet-runtime.js';
+import { workerConfigFrom } from '../worker/config.js';
+import { createEscalatorWorker } from '../worker/create-worker.js';
+import * as bareActivities from './bare-activities.js';
+import { startMailClock } from './mail-clock.js';
+import { inPool, sleep, summary } from './stats.js';
+import { bareWorkflow, finishUpdate, sleepWorkflow } from './workflows.js';
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    count: { type: 'string', default: '200' },
+    concurrency: { type: 'string', default: '20' },
+    rate: { type: 'string', default: '5' },
+    'load-seconds': { type: 'string', default: '30' },
+    timers: { type: 'string', default: '50' },
+    timeout: { type: 'string', default: '2' },
+    open: { type: 'string', default: '1000' },
+    'open-timeout': { type: 'string' },
+  },
+});
+const settings = {
+  count: Number(args.count),
+  concurrency: Number(args.concurrency),
+  rate: Number(args.rate),
+  loadSeconds: Number(args['load-seconds']),
+  timers: Number(args.timers),
+  timeoutSeconds: Number(args.timeout),
+  open: Number(args.open),
+  // Long enough that every escalation is open before the first deadline fires.
+  openTimeoutSeconds: Number(args['open-timeout'] ?? Math.ceil(Number(args.open) / 40) + 10),
+};
+for (const [name, value] of Object.entries(settings)) {
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, got ${value}`);
+}
+
+const tokens = { alice: 'bench-alice-token-0123456789', bob: 'bench-bob-token-01234567890' };
+const progress = (line: string): void => void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+
+function policy(): string {
+  return `
+version: 1
+defaults: { maxDepth: 3, requireComment: never }
+people:
+  alice: { email: alice@example.com }
+  bob:   { email: bob@example.com }
+  carol: { email: carol@example.com }
+gates:
+  performance:
+    model: parallel
+    reviewers: [alice, bob, carol]
+    quorum: { approve: 2 }
+    decideWithin: 1h
+  deadline:
+    model: sequential
+    chain:
+      - { reviewers: [alice], timeout: ${settings.timeoutSeconds}s }
+    onExhausted: block
+  scale:
+    model: sequential
+    chain:
+      - { reviewers: [alice], timeout: ${settings.openTimeoutSeconds}s }
+    onExhausted: block
+`;
+}
+
+const isEntry =
+  <E extends TimelineEntry['event']>(event: E) =>
+  (entry: TimelineEntry): entry is Extract<TimelineEntry, { event: E }> =>
+    entry.event === event;
+
+/** How late the first deadline fired: the 'timed-out' entry's time minus the 'assigned' entry's deadline. */
+function deadlineLateness(outcome: EscalationOutcome): number | undefined {
+  const assigned = outcome.timeline.find(isEntry('assigned'));
+  const timedOut = outcome.timeline.find(isEntry('timed-out'));
+  return assigned && timedOut ? Date.parse(timedOut.at) - Date.parse(assigned.deadline) : undefined;
+}
+
+async function main(): Promise<void> {
+  quietRuntime();
+  const dir = await mkdtemp(join(tmpdir(), 'escalator-bench-'));
+  const policyFile = join(dir, 'policy.yaml');
+  await writeFile(policyFile, policy());
+  progress(`${cpus().length} cores, Node ${process.version}; settings ${JSON.stringify(settings)}`);
+
+  let rssMax = 0;
+  const rssSampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 250);
+  const server = await startDevServer({ dbFile: join(dir, 'temporal.sqlite'), port: await freePort(), headless: true, log: () => {} });
+  const mail = await startMailClock();
+  const nativeConnection = await NativeConnection.connect({ address: server.address });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  const taskQueue = `bench-escalator-${randomUUID()}`;
+  const bareTaskQueue = `bench-bare-${randomUUID()}`;
+  progress(`dev server at ${server.address}; bundling workflows`);
+
+  const config = workerConfigFrom({
+    TEMPORAL_ADDRESS: server.address,
+    ESCALATOR_TASK_QUEUE: taskQueue,
+    ESCALATOR_POLICY_FILE: policyFile,
+    ESCALATOR_SMTP_URL: mail.url,
+    ESCALATOR_OUTCOMES_FILE: join(dir, 'outcomes.sqlite'),
+    ESCALATOR_LOG_LEVEL: 'WARN',
+    ESCALATOR_SDK_METRICS_ADDRESS: '',
+    ESCALATOR_WORKER_HTTP_ADDRESS: '',
+  });
+  const escalatorWorker = await createEscalatorWorker(config, { connection: nativeConnection });
+  const bareWorker = await Worker.create({
+    connection: nativeConnection,
+    taskQueue: bareTaskQueue,
+    activities: bareActivities,
+    workflowBundle: await bundleWorkflowCode({ workflowsPath: join(benchDir, 'workflows.ts'), logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } }),
+  });
+  const workersRunning = Promise.all([escalatorWorker.worker.run(), bareWorker.run()]);
+
+  const escalator = new EscalatorClient(client, taskQueue);
+  const shim = buildShim({
+    escalator,
+    tokens: new TokenRegistry([
+      { identity: 'alice', scopes: ['decide'], token: tokens.alice },
+      { identity: 'bob', scopes: ['decide'], token: tokens.bob },
+    ]),
+    checkTemporal: async () => void (await connection.healthService.check({})),
+    rateLimitPerMinute: 1_000_000,
+  });
+  await shim.listen({ host: '127.0.0.1', port: 0 });
+  const shimUrl = `http://127.0.0.1:${(shim.server.address() as AddressInfo).port}`;
+
+  const raise = async (gate: string): Promise<string> => (await escalator.raise(gateFailure({ gate: { name: gate, kind: 'tests' } }))).escalationId;
+  const decideOverHttp = async (escalationId: string, reviewer: keyof typeof tokens): Promise<number> => {
+    const started = performance.now();
+    const response = await fetch(`${shimUrl}/v1/escalations/${escalationId}/decisions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens[reviewer]}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ decision: 'approve' }),
+    });
+    if (response.status !== 200) throw new Error(`POST decisions for ${escalationId} answered ${response.status}: ${await response.text()}`);
+    await response.arrayBuffer();
+    return performance.now() - started;
+  };
+  const decideDirectly = async (escalationId: string, reviewer: string): Promise<number> => {
+    const started = performance.now();
+    await escalator.decide(escalationId, { reviewer, decision: 'approve', channel: 'client' });
+    return performance.now() - started;
+  };
+
+  try {
+    // 1. Throughput: whole escalations (raise, first mail, two approvals over HTTP, outcome) against the bare workflow.
+    progress(`1/5 throughput: ${settings.count} escalations, ${settings.concurrency} in flight`);
+    let started = performance.now();
+    await inPool(settings.count, settings.concurrency, async () => {
+      const escalationId = await raise('performance');
+      await mail.firstMail(escalationId);
+      await decideOverHttp(escalationId, 'alice');
+      await decideOverHttp(escalationId, 'bob');
+      const outcome = await escalator.outcome(escalationId);
+      if (outcome.outcome !== 'passed') throw new Error(`${escalationId} ended ${outcome.outcome}, expected passed`);
+    });
+    const escalationsPerSecond = settings.count / ((performance.now() - started) / 1000);
+    progress(`   ${escalationsPerSecond.toFixed(1)} escalations/s; now ${settings.count} bare workflows`);
+    started = performance.now();
+    await inPool(settings.count, settings.concurrency, async () => {
+      const handle = await client.workflow.start(bareWorkflow, { taskQueue: bareTaskQueue, workflowId: `bare-${randomUUID()}` });
+      await handle.executeUpdate(finishUpdate);
+      await handle.result();
+    });
+    const bareWorkflowsPerSecond = settings.count / ((performance.now() - started) / 1000);
+    progress(`   ${bareWorkflowsPerSecond.toFixed(1)} bare workflows/s`);
+
+    // 2. Raised → first notification accepted by SMTP, at a steady offered load.
+    const offered = Math.round(settings.rate * settings.loadSeconds);
+    progress(`2/5 notification latency: ${settings.rate}/s for ${settings.loadSeconds} s (${offered} escalations)`);
+    const loadStart = performance.now();
+    const inFlight: Array<Promise<{ escalationId: string; ms: number }>> = [];
+    for (let i = 0; i < offered; i++) {
+      await sleep(loadStart + (i * 1000) / settings.rate - performance.now());
+      inFlight.push(
+        (async () => {
+          const raisedAt = Date.now();
+          const escalationId = await raise('performance');
+          return { escalationId, ms: (await mail.firstMail(escalationId)) - raisedAt };
+        })(),
+      );
+    }
+    const notified = await Promise.all(inFlight);
+    const notifyLatency = summary(notified.map((n) => n.ms));
+
+    // 3. Decision round trips on those escalations: one approval over HTTP, one through the client, alternating order.
+    progress(`3/5 decision latency: ${notified.length} × (HTTP POST /decisions + EscalatorClient.decide)`);
+    const httpMs: number[] = [];
+    const directMs: number[] = [];
+    await inPool(notified.length, 5, async (i) => {
+      const { escalationId } = notified[i]!;
+      if (i % 2 === 0) {
+        httpMs.push(await decideOverHttp(escalationId, 'alice'));
+        directMs.push(await decideDirectly(escalationId, 'bob'));
+      } else {
+        directMs.push(await decideDirectly(escalationId, 'alice'));
+        httpMs.push(await decideOverHttp(escalationId, 'bob'));
+      }
+    });
+
+    // 4. Timer fidelity: escalation deadlines next to bare sleeps of the same length, side by side.
+    progress(`4/5 timer lateness: ${settings.timers} escalations with a ${settings.timeoutSeconds} s deadline, ${settings.timers} bare sleeps`);
+    const [deadlineLate, sleepLate] = await Promise.all([
+      inPool(settings.timers, settings.concurrency, async () => deadlineLateness(await escalator.outcome(await raise('deadline')))),
+      inPool(settings.timers, settings.concurrency, async () => {
+        const { deadline, firedAt } = await client.workflow.execute(sleepWorkflow, {
+          taskQueue: bareTaskQueue,
+          workflowId: `sleep-${randomUUID()}`,
+          args: [settings.timeoutSeconds * 1000],
+        });
+        return firedAt - deadline;
+      }),
+    ]);
+
+    // 5. Scale: many escalations open at once on one worker, all with a deadline shortly after the last one started.
+    progress(`5/5 scale: ${settings.open} escalations open at once, deadline ${settings.openTimeoutSeconds} s`);
+    const rssBeforeScale = process.memoryUsage().rss;
+    rssMax = rssBeforeScale;
+    started = performance.now();
+    const openIds = await inPool(settings.open, 50, async (i) => {
+      if (i > 0 && i % 1000 === 0) progress(`   ${i} started`);
+      return raise('scale');
+    });
+    const startSeconds = (performance.now() - started) / 1000;
+    progress(`   all ${settings.open} started in ${startSeconds.toFixed(1)} s; waiting for their deadlines`);
+    const openLate = await inPool(openIds.length, 200, async (i) => deadlineLateness(await escalator.outcome(openIds[i]!)));
+    const scaleRssMax = rssMax;
+
+    const defined = (values: Array<number | undefined>): number[] => values.filter((v): v is number => v !== undefined);
+    const results = {
+      at: new Date().toISOString(),
+      machine: { cores: cpus().length, node: process.version, platform: `${process.platform}/${process.arch}` },
+      settings,
+      throughput: { escalationsPerSecond, bareWorkflowsPerSecond, ratio: escalationsPerSecond / bareWorkflowsPerSecond },
+      notifyLatencyMs: notifyLatency,
+      decisionLatencyMs: { http: summary(httpMs), direct: summary(directMs) },
+      timerLatenessMs: { escalationDeadline: summary(defined(deadlineLate)), bareSleep: summary(sleepLate), missing: deadlineLate.length - defined(deadlineLate).length },
+      scale: {
+        open: settings.open,
+        startSeconds,
+        rssBeforeMiB: rssBeforeScale / 2 ** 20,
+        rssMaxMiB: scaleRssMax / 2 ** 20,
+        deadlineLatenessMs: summary(defined(openLate)),
+        missing: openLate.length - defined(openLate).length,
+      },
+      mailsAccepted: mail.accepted,
+    };
+    const resultsFile = join(benchDir, 'results', `${results.at.replace(/[:.]/g, '-')}.json`);
+    await mkdir(dirname(resultsFile), { recursive: true });
+    await writeFile(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+    printTable(results);
+    console.log(`\nwritten to ${resultsFile}`);
+  } finally {
+    clearInterval(rssSampler);
+    await shim.close();
+    escalatorWorker.worker.shutdown();
+    bareWorker.shutdown();
+    await workersRunning;
+    await escalatorWorker.store.close();
+    await nativeConnection.close();
+    await connection.close();
+    await mail.close();
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function printTable(r: {
+  machine: { cores: number; node: string };
+  settings: typeof settings;
+  throughput: { escalationsPerSecond: number; bareWorkflowsPerSecond: number; ratio: number };
+  notifyLatencyMs: ReturnType<typeof summary>;
+  decisionLatencyMs: { http: ReturnType<typeof summary>; direct: ReturnType<typeof summary> };
+  timerLatenessMs: { escalationDeadline: ReturnType<typeof summary>; bareSleep: ReturnType<typeof summary> };
+  scale: { open: number; rssMaxMiB: number; deadlineLatenessMs: ReturnType<typeof summary> };
+}): void {
+  const ms = (value: number): string => `${value.toFixed(0)} ms`;
+  const table = new Table({ head: ['measure', 'value', 'next to'], style: { head: [], border: [] } });
+  table.push(
+    ['throughput (escalations/s ÷ bare/s)', `${r.throughput.ratio.toFixed(3)}`, `${r.throughput.escalationsPerSecond.toFixed(1)}/s ÷ ${r.throughput.bareWorkflowsPerSecond.toFixed(1)}/s`],
+    [`raised → first mail at ${r.settings.rate}/s, p50 / p99`, `${ms(r.notifyLatencyMs.p50)} / ${ms(r.notifyLatencyMs.p99)}`, `n=${r.notifyLatencyMs.n}`],
+    ['HTTP decision → update accepted, p50 / p99', `${ms(r.decisionLatencyMs.http.p50)} / ${ms(r.decisionLatencyMs.http.p99)}`, `executeUpdate ${ms(r.decisionLatencyMs.direct.p50)} / ${ms(r.decisionLatencyMs.direct.p99)}`],
+    ['deadline lateness, p99', ms(r.timerLatenessMs.escalationDeadline.p99), `bare sleep ${ms(r.timerLatenessMs.bareSleep.p99)}`],
+    [`scale: ${r.scale.open} open, worker RSS max`, `${r.scale.rssMaxMiB.toFixed(0)} MiB`, ''],
+    [`scale: ${r.scale.open} open, deadline lateness p99`, ms(r.scale.deadlineLatenessMs.p99), `p50 ${ms(r.scale.deadlineLatenessMs.p50)}`],
+  );
+  console.log(`Escalator benchmark — ${r.machine.cores} cores, Node ${r.machine.node}, settings ${JSON.stringify(r.settings)}`);
+  console.log(table.toString());
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
