@@ -13,7 +13,6 @@
  * TEMPORAL_NAMESPACE=default), prints its address and UI URL, and stops it on SIGINT/SIGTERM.
  */
 import { spawn } from 'node:child_process';
-import { realpathSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { createServer, Socket } from 'node:net';
 import { dirname, resolve } from 'node:path';
@@ -26,6 +25,7 @@ import {
   temporalCliCacheDir,
   TemporalCliUnavailableError,
 } from './temporal-cli.js';
+import { isMain, sleep, splitLines } from './process-helpers.js';
 
 export interface DevServerOptions {
   /** SQLite file to persist state in (parent dir is created). In-memory if omitted. */
@@ -352,23 +352,7 @@ function canConnect(address: string): Promise<boolean> {
   });
 }
 
-function splitLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
-  let buffered = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    buffered += chunk;
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) onLine(line.replace(/\r$/, ''));
-  });
-  stream.on('end', () => {
-    if (buffered) onLine(buffered);
-  });
-}
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 function envInt(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -378,15 +362,6 @@ function envInt(name: string, fallback: number): number {
   return n;
 }
 
-function isMain(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(resolve(entry)) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
 
 async function main(): Promise<void> {
   const server = await startDevServer({
@@ -422,7 +397,7 @@ async function main(): Promise<void> {
   }
 }
 
-if (isMain()) {
+if (isMain(import.meta.url)) {
   main().catch((err: unknown) => {
     defaultLog(err instanceof Error ? err.message : String(err));
     process.exit(1);

@@ -11,13 +11,13 @@
  * Run directly (`tsx scripts/postgres.ts`, PGPORT to pick the port) it prints the URL and runs until SIGINT/SIGTERM.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { constants as fsConstants, realpathSync, rmSync } from 'node:fs';
+import { constants as fsConstants, rmSync } from 'node:fs';
 import { access, appendFile, chown, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { delimiter, join } from 'node:path';
 import pg from 'pg';
+import { isMain } from './process-helpers.js';
 
 export interface RunningPostgres {
   /** `postgres://postgres@127.0.0.1:<port>/escalator_test` */
@@ -187,15 +187,6 @@ function freePort(): Promise<number> {
   });
 }
 
-function isMain(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(resolve(entry)) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
 
 async function main(): Promise<void> {
   const port = process.env.PGPORT ? Number(process.env.PGPORT) : undefined;
@@ -212,7 +203,7 @@ async function main(): Promise<void> {
   await server.stop();
 }
 
-if (isMain()) {
+if (isMain(import.meta.url)) {
   main().catch((error: unknown) => {
     defaultLog(error instanceof Error ? error.message : String(error));
     process.exit(1);

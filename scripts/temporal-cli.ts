@@ -20,12 +20,12 @@
  * Run directly (`tsx scripts/temporal-cli.ts`) it prints the absolute path of the binary on stdout (progress on stderr).
  */
 import { execFile, spawn } from 'node:child_process';
-import { constants as fsConstants, realpathSync } from 'node:fs';
+import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { isMain, sleep, splitLines } from './process-helpers.js';
 
 /** The one place the Temporal CLI version is pinned. */
 export const TEMPORAL_CLI_VERSION = '1.5.1';
@@ -284,40 +284,15 @@ async function cliVersion(bin: string): Promise<string | undefined> {
   }
 }
 
-function splitLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
-  let buffered = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    buffered += chunk;
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) onLine(line.replace(/\r$/, ''));
-  });
-  stream.on('end', () => {
-    if (buffered) onLine(buffered);
-  });
-}
 
 function formatDuration(ms: number): string {
   const s = Math.round(ms / 1000);
   return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
-function isMain(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(resolve(entry)) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
 
-if (isMain()) {
+if (isMain(import.meta.url)) {
   ensureTemporalCli().then(
     (path) => {
       process.stdout.write(`${path}\n`);
