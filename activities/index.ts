@@ -7,6 +7,7 @@ import { countEnded, countNewEntries, type EscalatorMetrics } from './metrics.js
 import type { EscalationEvents, OutcomeStore } from './outcome-store/store.js';
 import type { PolicySource } from './policy-source.js';
 import { createReviewerEmailer, type EmailSettings } from './reviewer-email.js';
+import { heartbeating } from './heartbeat.js';
 import { requestRollback } from './rollback.js';
 import { type createPagerDuty } from './channels/pagerduty.js';
 import type { PagerDutyTrigger, SlackDecisionRequest, SlackMessageUpdate, SlackPosted, WebhookEvent } from './channels/types.js';
@@ -115,7 +116,7 @@ async function counted<T>(name: string, metrics: EscalatorMetrics | undefined, s
 function countedEmailer(send: (email: ReviewerEmail) => Promise<{ messageId: string }>, metrics: EscalatorMetrics | undefined) {
   return async function emailReviewer(email: ReviewerEmail): Promise<{ messageId: string }> {
     try {
-      const sent = await send(email);
+      const sent = await heartbeating(send(email));
       metrics?.notifications.inc({ channel: 'email', result: 'sent' });
       log.info('reviewer notified', { reviewer: email.reviewer.id, channel: 'email', purpose: email.purpose, step: email.step, messageId: email.messageId });
       return sent;

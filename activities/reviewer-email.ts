@@ -54,7 +54,8 @@ export function createReviewerEmailer(transport: Transporter, settings: EmailSet
       if (responseCode !== undefined && responseCode >= 550 && responseCode <= 553) {
         throw ApplicationFailure.nonRetryable(`SMTP refused ${email.reviewer.email}: ${(error as Error).message}`, 'InvalidRecipient');
       }
-      throw error;
+      // Named, so an operator looking at the retrying activity sees whose email is stuck and why.
+      throw ApplicationFailure.retryable(`email to ${email.reviewer.email} failed: ${(error as Error).message}`, 'EmailUnavailable');
     }
     return { messageId: email.messageId };
   };
@@ -76,7 +77,7 @@ function htmlOf(text: string, links: Array<{ decision: 'approve' | 'reject'; url
 
 /** Signed, expiring, single-use links bound to this reviewer, escalation, step and decision. */
 async function actionLinksFor(email: ReviewerEmail, settings: EmailSettings): Promise<Array<{ decision: 'approve' | 'reject'; url: string }>> {
-  if (!settings.actionSecret || email.purpose === 'review-override') return [];
+  if (!settings.actionSecret || !asksForDecision(email)) return [];
   const ttlSeconds = Math.floor((settings.actionLinkTtlMs ?? 24 * 3_600_000) / 1000);
   return Promise.all(
     (['approve', 'reject'] as const).map(async (decision) => ({
@@ -90,18 +91,32 @@ function subjectOf(email: ReviewerEmail): string {
   const { failure } = email;
   const what = `${failure.severity}: ${failure.gate.name} failed on ${failure.service}`;
   if (email.purpose === 'review-override') return `[Escalator] break-glass override to review — ${what}`;
+  if (email.purpose === 'rollback-failed') return `[Escalator] ROLLBACK FAILED, roll back ${failure.service} by hand — ${what}`;
   const reminder = email.purpose === 'reminder' ? 'reminder: ' : '';
   if (email.model === 'parallel') return `[Escalator] ${reminder}${what} — your vote${email.primary === email.reviewer.id ? ' (you are primary)' : ''}`;
   return `[Escalator] ${reminder}${what} — your decision (step ${email.step + 1} of ${email.stepCount})`;
 }
 
+/** Decision requests and reminders carry approve/reject links; the other emails ask for something else. */
+function asksForDecision(email: ReviewerEmail): boolean {
+  return email.purpose === 'decide' || email.purpose === 'reminder';
+}
+
 function introOf(email: ReviewerEmail): string[] {
+  if (email.purpose === 'rollback-failed' && email.rollback) {
+    return [
+      `The escalation ran out (${email.rollback.reason}) and the automatic rollback failed after its retries:`,
+      `POST ${email.rollback.endpoint} — ${email.rollback.error}.`,
+      'The gate stays blocked. Please roll the change back by hand; the escalation is flagged for postmortem.',
+      '',
+    ];
+  }
   if (email.purpose !== 'review-override' || !email.override) return [];
   return [`${email.override.by} broke the glass and overrode this gate: "${email.override.justification}".`, 'Please review the override; it is flagged for postmortem.', ''];
 }
 
 function askOf(email: ReviewerEmail): string[] {
-  if (email.purpose === 'review-override') return [];
+  if (!asksForDecision(email)) return [];
   const deadline = email.deadline ? ` Decide before ${email.deadline}.` : '';
   if (email.model === 'parallel') {
     const primary = email.primary === email.reviewer.id ? 'You are the primary reviewer: please act first.' : `The primary reviewer is ${email.primary}; do not wait for them.`;

@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { heartbeating } from './heartbeat.js';
 import type { RollbackRequest } from './types.js';
 
 /**
@@ -6,7 +7,7 @@ import type { RollbackRequest } from './types.js';
  * `Idempotency-Key`, so a retry after a lost answer cannot roll back twice. 4xx answers are final.
  */
 export async function requestRollback(request: RollbackRequest): Promise<{ status: number }> {
-  const response = await fetch(request.endpoint, {
+  const response = await heartbeating(fetch(request.endpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'idempotency-key': request.idempotencyKey },
     body: JSON.stringify({
@@ -18,7 +19,7 @@ export async function requestRollback(request: RollbackRequest): Promise<{ statu
       pipelineRunId: request.failure.pipelineRun.id,
     }),
     signal: AbortSignal.timeout(20_000),
-  });
+  }));
   await response.body?.cancel();
   if (response.ok) return { status: response.status };
   const message = `rollback endpoint answered ${response.status}`;

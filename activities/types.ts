@@ -4,7 +4,7 @@ import type { GateFailure } from '../domain/gate-failure.js';
 import type { Stage } from '../domain/sequential-chain.js';
 
 /** Why a reviewer gets an email. */
-export type EmailPurpose = 'decide' | 'reminder' | 'review-override';
+export type EmailPurpose = 'decide' | 'reminder' | 'review-override' | 'rollback-failed';
 
 /** One email to one reviewer. `messageId` is chosen by the workflow, so retries reuse it. */
 export interface ReviewerEmail {
@@ -22,6 +22,8 @@ export interface ReviewerEmail {
   primary: string | null;
   /** review-override: who broke the glass and why. */
   override?: { by: string; justification: string };
+  /** rollback-failed: the endpoint that kept failing, its last error and why the rollback ran. */
+  rollback?: { endpoint: string; error: string; reason: string };
   failure: GateFailure;
 }
 

@@ -20,6 +20,20 @@ import { acknowledgeUpdate, breakGlassUpdate, decideUpdate, gateRecoveredSignal,
 import { ChangeAuthor, EscalationDepth, EscalationState, Gate, Repository, Service, Severity } from '../workflows/search-attributes.js';
 import { DecisionRefusedError, EscalationNotFoundError, InvalidInputError } from './errors.js';
 
+/** A side effect being retried: the activity, which attempt comes next, and why the last one failed. */
+export interface RetryingAction {
+  action: string;
+  attempt: number;
+  lastError: string | null;
+  /** When the next attempt starts (ISO 8601), or null while an attempt runs. */
+  nextAttemptAt: string | null;
+}
+
+function timestampText(timestamp: { seconds?: unknown; nanos?: number | null } | null | undefined): string | null {
+  if (!timestamp?.seconds) return null;
+  return new Date(Number(timestamp.seconds) * 1000 + Math.floor((timestamp.nanos ?? 0) / 1e6)).toISOString();
+}
+
 export interface RaiseResult {
   escalationId: string;
   /** False when the idempotency key already had an escalation (running or ended): the event attached to it. */
@@ -128,6 +142,29 @@ export class EscalatorClient {
       if (error instanceof WorkflowNotFoundError) throw new EscalationNotFoundError(escalationId);
       throw error;
     }
+  }
+
+  /**
+   * The side effects Temporal is still retrying for this escalation — an email while the SMTP relay
+   * is down, a rollback endpoint answering 500 — with their attempt and last error, from the
+   * server's record of the run. Empty when nothing is failing or the escalation ended.
+   */
+  async retrying(escalationId: string): Promise<RetryingAction[]> {
+    let description;
+    try {
+      description = await this.handle(escalationId).describe();
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw new EscalationNotFoundError(escalationId);
+      throw error;
+    }
+    return (description.raw.pendingActivities ?? [])
+      .filter((activity) => (activity.attempt ?? 1) > 1 || activity.lastFailure)
+      .map((activity) => ({
+        action: activity.activityType?.name ?? 'unknown',
+        attempt: activity.attempt ?? 1,
+        lastError: activity.lastFailure?.message ?? null,
+        nextAttemptAt: timestampText(activity.nextAttemptScheduleTime),
+      }));
   }
 
   /** Waits for the escalation's single outcome. */

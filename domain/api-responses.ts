@@ -99,6 +99,7 @@ const timelineEvents: Record<TimelineEntry['event'], true> = {
   exhausted: true,
   'rollback-requested': true,
   'rollback-failed': true,
+  'rollback-handed-off': true,
   recovered: true,
   withdrawn: true,
   ended: true,

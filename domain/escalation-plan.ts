@@ -46,6 +46,12 @@ interface PlanCommon {
   tiers: EscalationTier[];
   maxDepth: number;
   onExhausted: ExhaustedAction;
+  /**
+   * Who is asked to roll back by hand when the rollback endpoint keeps failing: the policy's
+   * `onExhausted.notify`, else the tiers' leads, else the last tier, else those asked first.
+   * Absent from snapshots taken before it existed.
+   */
+  rollbackOwners?: string[];
   requireComment: CommentRule;
   randomizeOrder: boolean;
   people: Record<string, Reviewer>;
@@ -185,9 +191,23 @@ export function resolvePlan(policy: Policy, failure: GateFailure, context: Resol
     };
   }
   plan.notes = resolver.notes;
+  plan.rollbackOwners = rollbackOwners(plan, resolver);
   // Everyone, not only those involved: a reassignment may hand the escalation to anyone in the policy.
   plan.people = peopleOf(policy, Object.keys(policy.people));
   return plan;
+}
+
+/** People to hand a failed rollback to; see {@link PlanCommon.rollbackOwners}. */
+function rollbackOwners(plan: EscalationPlan, resolver: Resolver): string[] {
+  const action = plan.onExhausted;
+  if (action.action !== 'rollback') return [];
+  if ('notify' in action && action.notify) return resolver.source(action.notify);
+  const leads = [...new Set(plan.tiers.flatMap((tier) => (tier.lead ? [tier.lead] : [])))];
+  if (leads.length) return leads;
+  const lastTier = plan.tiers.at(-1);
+  if (lastTier?.reviewers.length) return lastTier.reviewers;
+  if (plan.model === 'sequential') return plan.steps[0]?.reviewers ?? [];
+  return plan.model === 'parallel' ? plan.group : plan.candidates;
 }
 
 type EffectiveGate = PolicyGate;

@@ -80,6 +80,7 @@ export type TimelineEntry = { at: string } & (
   | { event: 'exhausted'; reason: string; action: ExhaustedAction['action']; depth: number }
   | { event: 'rollback-requested'; endpoint: string; status: number }
   | { event: 'rollback-failed'; endpoint: string; error: string }
+  | { event: 'rollback-handed-off'; to: string[]; endpoint: string; error: string }
   | { event: 'recovered'; pipelineRunId?: string }
   | { event: 'withdrawn'; by: string; reason: string }
   | { event: 'ended'; outcome: OutcomeKind; reason: string }

@@ -67,7 +67,14 @@ const exhaustedSchema = z.union([
   z.literal('block').transform(() => ({ action: 'block' as const })),
   z.literal('rollback').transform(() => ({ action: 'rollback' as const, endpoint: '' })),
   z.object({ action: z.literal('block') }).strict(),
-  z.object({ action: z.literal('rollback'), endpoint: z.url({ protocol: /^https?$/ }) }).strict(),
+  z
+    .object({
+      action: z.literal('rollback'),
+      endpoint: z.url({ protocol: /^https?$/ }),
+      /** Who rolls back by hand when the endpoint keeps failing; by default the tiers' leads. */
+      notify: reviewerSource.optional(),
+    })
+    .strict(),
 ]);
 
 const commentRule = z.enum(['never', 'on-reject', 'always']);
@@ -277,6 +284,7 @@ function checkReferences(policy: object, ctx: z.RefinementCtx): void {
     });
   const exhausted = (action: ExhaustedAction | undefined, path: PropertyKey[]) => {
     if (action?.action === 'rollback' && !action.endpoint) problem(path, 'a rollback needs an endpoint: { action: rollback, endpoint: https://… }');
+    if (action?.action === 'rollback' && 'notify' in action && action.notify) source(action.notify, [...path, 'notify']);
   };
 
   exhausted(p.defaults.onExhausted, ['defaults', 'onExhausted']);

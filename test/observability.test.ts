@@ -13,6 +13,7 @@ import { createShimMetrics, shimMetricsPlugin } from '../client/shim/metrics.js'
 import { freePort } from './helpers/free-port.js';
 import { gateFailure } from './helpers/gate-failure.js';
 import { startHttpRecorder } from './helpers/http-recorder.js';
+import { parsePrometheus, sampleOf, scrape } from './helpers/prometheus.js';
 
 // obs-approved: two steps nobody lets time out. obs-timeout: alice, her backup bob, then the
 // team-leads tier time out after a second each; a fourth hand-off would exceed maxDepth 2, so it
@@ -420,32 +421,4 @@ async function startRefusingSmtp(refused: string): Promise<RefusingSmtp> {
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-async function scrape(url: string): Promise<Sample[]> {
-  const response = await fetch(url);
-  expect(response.status).toBe(200);
-  return parsePrometheus(await response.text());
-}
-
-/** Prometheus' text format, samples only. */
-function parsePrometheus(text: string): Sample[] {
-  return text.split('\n').flatMap((line) => {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!match || line.startsWith('#')) return [];
-    const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map(([, key, value]) => [key!, value!.replace(/\\(.)/g, '$1')]));
-    return [{ name: match[1]!, labels, value: Number(match[3]) }];
-  });
-}
-
-/** The value of the sample with exactly these labels, or undefined when there is none. */
-function sampleOf(samples: Sample[], name: string, labels: Record<string, string>): number | undefined {
-  const wanted = JSON.stringify(Object.entries(labels).sort());
-  return samples.find((sample) => sample.name === name && JSON.stringify(Object.entries(sample.labels).sort()) === wanted)?.value;
 }

@@ -21,6 +21,7 @@ describe('recorded histories', () => {
       'sequential-passed.json',
       'sequential-recovered.json',
       'sequential-rejected.json',
+      'sequential-rollback-failed.json',
       'sequential-withdrawn.json',
     ]);
     async function* histories() {

@@ -46,8 +46,10 @@ const { routeReviewers } = wf.proxyLocalActivities<Activities>({
 
 // Email is at-least-once with a stable Message-ID; a long outage must not hold the escalation, whose
 // deadline runs on its own timer, so attempts are bounded and a final failure lands in the timeline.
+// The activity heartbeats: a worker killed mid-send is retried elsewhere within seconds.
 const emailOptions: wf.ActivityOptions = {
   startToCloseTimeout: '30 seconds',
+  heartbeatTimeout: '5 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8, nonRetryableErrorTypes: ['InvalidRecipient'] },
 };
 const { emailReviewer } = wf.proxyActivities<Activities>(emailOptions);
@@ -76,6 +78,7 @@ const { sendWebhook } = wf.proxyActivities<Activities>({
 
 const rollbackOptions: wf.ActivityOptions = {
   startToCloseTimeout: '30 seconds',
+  heartbeatTimeout: '5 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6, nonRetryableErrorTypes: ['RollbackRefused'] },
 };
 const { requestRollback } = wf.proxyActivities<Activities>(rollbackOptions);
@@ -122,7 +125,8 @@ export async function escalateGateFailure(input: EscalationInput): Promise<Escal
   // Notifications queued by the end (the security review of a break-glass) are sent before completing.
   await run.sendNotifications();
   run.describe();
-  run.pageUpdate('resolve');
+  // A rollback left to people leaves the incident open for them.
+  if (!run.rollbackHandedOff) run.pageUpdate('resolve');
   run.refreshSlack();
   const outcome = run.outcome!;
   await run.flushEvents();
@@ -248,8 +252,13 @@ async function rollBack(run: EscalationRun): Promise<void> {
     run.log({ event: 'rollback-requested', endpoint: action.endpoint, status });
     run.finish('rolled-back', `rolled back after the escalation was exhausted: ${run.exhaustedReason}`, true);
   } catch (error) {
-    run.log({ event: 'rollback-failed', endpoint: action.endpoint, error: failureMessage(error) });
-    run.finish('blocked', `rollback failed (${failureMessage(error)}); the gate stays blocked`, true);
+    const message = failureMessage(error);
+    run.log({ event: 'rollback-failed', endpoint: action.endpoint, error: message });
+    // Handing a failed rollback to people came after the first recorded histories; the patch keeps
+    // those replaying.
+    const owners = wf.patched('rollback-failure-to-people') ? run.handRollbackToPeople(action.endpoint, message) : [];
+    const asked = owners.length ? `; ${owners.join(', ')} ${owners.length === 1 ? 'is' : 'are'} asked to roll back by hand` : '';
+    run.finish('blocked', `rollback failed (${message}); the gate stays blocked${asked}`, true);
   }
 }
 
@@ -294,7 +303,9 @@ class EscalationRun implements ModeHost {
   private readonly held = new Map<string, number>();
   /** The on-call paged in quiet hours for reviewers it does not include: awaited with them. */
   private readonly quietDelegates = new Set<string>();
-  private pending: Array<{ reviewers: string[]; purpose: EmailPurpose; override?: { by: string; justification: string } }> = [];
+  private pending: Array<{ reviewers: string[] } & EmailExtras> = [];
+  /** The rollback failed and people were asked to do it by hand. */
+  rollbackHandedOff = false;
   private readonly decisions: Decision[] = [];
   private readonly timeline: TimelineEntry[] = [];
   private storedEvents = 0;
@@ -491,6 +502,16 @@ class EscalationRun implements ModeHost {
     return this.view();
   }
 
+  /** The rollback endpoint kept failing: the policy's rollback owners are emailed to do it by hand. */
+  handRollbackToPeople(endpoint: string, error: string): string[] {
+    const owners = (this.plan?.rollbackOwners ?? []).filter((id) => this.plan!.people[id]);
+    if (!owners.length) return [];
+    this.rollbackHandedOff = true;
+    this.log({ event: 'rollback-handed-off', to: owners, endpoint, error });
+    this.pending.push({ reviewers: owners, purpose: 'rollback-failed', rollback: { endpoint, error, reason: this.exhaustedReason ?? 'escalation exhausted' } });
+    return owners;
+  }
+
   withdrawRefusal(): Refusal | undefined {
     if (this.status === 'ended') return { code: 'EscalationEnded', message: 'the escalation has ended; it can no longer be withdrawn' };
     if (this.status === 'rolling-back') return { code: 'EscalationEnded', message: 'a rollback is under way; the escalation can no longer be withdrawn' };
@@ -582,7 +603,7 @@ class EscalationRun implements ModeHost {
       let reviewers = batch.reviewers;
       const quiet = this.plan?.quietHours;
       const interval = quiet?.intervals.find((i) => i.fromMs <= Date.now() && Date.now() < i.toMs);
-      if (quiet && interval && batch.purpose !== 'review-override') {
+      if (quiet && interval && asksForDecision(batch.purpose)) {
         const held = reviewers.filter((id) => id !== quiet.onCall);
         reviewers = [quiet.onCall];
         this.log({ event: 'quiet-hours', notified: reviewers, held });
@@ -590,7 +611,7 @@ class EscalationRun implements ModeHost {
         // The on-call is the one paged, so they may decide for the held reviewers until then.
         if (!this.awaited().includes(quiet.onCall)) this.quietDelegates.add(quiet.onCall);
       }
-      for (const reviewerId of reviewers) sent.push(this.email(reviewerId, batch.purpose, batch.override));
+      for (const reviewerId of reviewers) sent.push(this.email(reviewerId, batch));
     }
     return Promise.all(sent);
   }
@@ -796,7 +817,7 @@ class EscalationRun implements ModeHost {
     await Promise.all(this.background);
   }
 
-  private email(reviewerId: string, purpose: EmailPurpose, override?: { by: string; justification: string }): Promise<void> {
+  private email(reviewerId: string, { purpose, override, rollback }: EmailExtras): Promise<void> {
     const plan = this.plan!;
     const reviewer = plan.people[reviewerId];
     if (!reviewer) return Promise.resolve();
@@ -805,8 +826,9 @@ class EscalationRun implements ModeHost {
     const allowed = (plan.channels?.use ?? ['email']).filter((channel) => !reviewer.channels || reviewer.channels.includes(channel));
     // Nobody goes unreached: where the two leave nothing, email.
     const channels = allowed.length ? allowed : ['email'];
-    if (channels.includes('slack') && this.reachable.slack && reviewer.slack && purpose !== 'review-override') this.slack(reviewerId, reviewer.slack, purpose, view);
-    if (!channels.includes('email') && purpose !== 'review-override') return Promise.resolve();
+    // What is not a decision request (an override to review, a rollback to do by hand) goes by email, always.
+    if (channels.includes('slack') && this.reachable.slack && reviewer.slack && asksForDecision(purpose)) this.slack(reviewerId, reviewer.slack, purpose, view);
+    if (!channels.includes('email') && asksForDecision(purpose)) return Promise.resolve();
     const step = view.step ?? 0;
     const messageId = `<${this.escalationId}.step${step + 1}.n${++this.notificationCount}@escalator>`;
     const summary = `email ${reviewerId} (${purpose === 'decide' ? `step ${step + 1}` : purpose})`;
@@ -823,12 +845,25 @@ class EscalationRun implements ModeHost {
       alsoAsked: view.awaitedReviewers.filter((id) => id !== reviewerId),
       primary: view.primary,
       ...(override ? { override } : {}),
+      ...(rollback ? { rollback } : {}),
       failure: this.failure,
     }]).then(
       () => this.log({ event: 'notified', reviewer: reviewerId, channel: 'email', messageId, step }),
       (error: unknown) => this.log({ event: 'notification-failed', reviewer: reviewerId, channel: 'email', error: failureMessage(error), step }),
     );
   }
+}
+
+/** Why an email goes out, and what it carries beyond the escalation itself. */
+interface EmailExtras {
+  purpose: EmailPurpose;
+  override?: { by: string; justification: string };
+  rollback?: { endpoint: string; error: string; reason: string };
+}
+
+/** Decision requests and reminders; quiet hours and the reviewer's channels apply to these only. */
+function asksForDecision(purpose: EmailPurpose): boolean {
+  return purpose === 'decide' || purpose === 'reminder';
 }
 
 function stepText(view: EscalationView): string {

@@ -1,10 +1,11 @@
 import type { EscalationView, TimelineEntry } from '../../domain/escalation.js';
+import type { RetryingAction } from '../escalator-client.js';
 import type { Stage } from '../../domain/sequential-chain.js';
 import { durationText } from './duration-text.js';
 import { detailsTable, table } from './output.js';
 
 /** The readable form of an escalation's state: a summary, its decisions, and the latest timeline entries. */
-export function renderEscalation(view: EscalationView, options: { timelineEntries: number; now: Date }): string {
+export function renderEscalation(view: EscalationView, options: { timelineEntries: number; now: Date; retrying?: RetryingAction[] }): string {
   const { failure } = view;
   const waiting = view.status === 'waiting';
   const summary = detailsTable([
@@ -34,6 +35,9 @@ export function renderEscalation(view: EscalationView, options: { timelineEntrie
         view.decisions.map((d) => [d.at, d.reviewer, d.decision, d.step + 1, stageLabel(d.stage), d.channel, d.comment ?? '']),
       ),
     );
+  }
+  if (options.retrying?.length) {
+    parts.push('Retrying', table(['action', 'attempt', 'last error', 'next attempt'], options.retrying.map((r) => [r.action, r.attempt, r.lastError ?? '', r.nextAttemptAt ?? 'running'])));
   }
   const latest = view.timeline.slice(-options.timelineEntries);
   if (latest.length) {
@@ -102,6 +106,8 @@ export function describeEntry(entry: TimelineEntry): string {
       return `${entry.endpoint} answered ${entry.status}`;
     case 'rollback-failed':
       return `${entry.endpoint}: ${entry.error}`;
+    case 'rollback-handed-off':
+      return `${entry.to.join(', ')} asked to roll back by hand`;
     case 'recovered':
       return entry.pipelineRunId ? `green in pipeline run ${entry.pipelineRunId}` : 'the gate re-ran green';
     case 'withdrawn':

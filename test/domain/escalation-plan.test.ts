@@ -85,6 +85,22 @@ describe('plan resolution', () => {
     });
   });
 
+  it('names who rolls back by hand when the rollback endpoint fails: the policy’s notify list, else the tiers’ leads, else the last tier', () => {
+    const source = readFileSync('policies/example.yaml', 'utf8');
+    const integration = (yaml: string) =>
+      resolvePlan(parsePolicy(yaml, 'p.yaml').policy, gateFailureSchema.parse(gateFailure({ gate: { name: 'integration-tests', kind: 'tests' } })), { at: new Date(fridayMorning), ordinal: 0 })!;
+    // integration-tests escalates to release-managers, who have no lead: the tier's reviewers.
+    expect(integration(source).rollbackOwners).toEqual(['erin']);
+    expect(integration(source.replace('escalateTo: release-managers\n    maxDepth: 2', 'escalateTo: team-leads\n    maxDepth: 2')).rollbackOwners).toEqual(['carol']);
+    const named = source.replace('endpoint: "http://127.0.0.1:9099/rollback" }', 'endpoint: "http://127.0.0.1:9099/rollback", notify: [alice, bob] }');
+    expect(integration(named).rollbackOwners).toEqual(['alice', 'bob']);
+    // A gate that blocks has nothing to roll back.
+    expect(planAt(fridayMorning, { gate: { name: 'security-scan', kind: 'security' }, severity: 'low' }).rollbackOwners).toEqual([]);
+    expect(() => parsePolicy(source.replace('endpoint: "http://127.0.0.1:9099/rollback" }', 'endpoint: "http://127.0.0.1:9099/rollback", notify: [nobody] }'), 'p.yaml')).toThrow(
+      'p.yaml:72:91 at gates.integration-tests.onExhausted.notify[0]: refers to "nobody", who is not under people',
+    );
+  });
+
   it('refuses at load a policy whose tiers escalate in a cycle', () => {
     const cyclic = readFileSync('policies/example.yaml', 'utf8').replace('release-managers: { reviewers: [erin], timeout: 1h }', 'release-managers: { reviewers: [erin], timeout: 1h, escalateTo: team-leads }');
     const error = (() => {

@@ -16,10 +16,15 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-/** `refuseFirst`: answer that many messages with a temporary 451, as a busy relay does. */
-export async function startSmtpSink(options: { refuseFirst?: number } = {}): Promise<SmtpSink & { refused: number }> {
+/**
+ * `refuseFirst`: answer that many messages with a temporary 451, as a busy relay does.
+ * `holdFirst`: never answer that many messages (after refused ones), as a relay that hangs does;
+ * `held` counts them as they arrive.
+ */
+export async function startSmtpSink(options: { refuseFirst?: number; holdFirst?: number } = {}): Promise<SmtpSink & { refused: number; held: number }> {
   const received: ReceivedMail[] = [];
   let refused = 0;
+  let held = 0;
   const waiters = new Set<() => void>();
   const server = new SMTPServer({
     authOptional: true,
@@ -31,6 +36,11 @@ export async function startSmtpSink(options: { refuseFirst?: number } = {}): Pro
         stream.resume();
         stream.on('end', () => callback(Object.assign(new Error('try again later'), { responseCode: 451 })));
         return;
+      }
+      if (held < (options.holdFirst ?? 0)) {
+        held++;
+        stream.resume();
+        return; // no answer: the sender waits until it gives up or dies
       }
       simpleParser(stream)
         .then((mail) => {
@@ -46,6 +56,9 @@ export async function startSmtpSink(options: { refuseFirst?: number } = {}): Pro
   return {
     get refused() {
       return refused;
+    },
+    get held() {
+      return held;
     },
     port,
     url: `smtp://127.0.0.1:${port}`,
