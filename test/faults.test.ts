@@ -91,7 +91,8 @@ describe('faults around an escalation', () => {
     expect(await first.kill('SIGKILL')).toBe(null);
 
     await worker();
-    // The email activity heartbeats: its next attempt starts once the heartbeat timeout (5 s) passes.
+    // The email's first attempt is a local activity inside the workflow task the killed worker held:
+    // once that task times out, the next worker replays it and sends the email again.
     const [mail] = await smtp.waitFor((m) => m.mail.headers.get('x-escalation-id') === escalationId, 1, 30_000);
     expect(mail!.mail.messageId).toBe(`<${escalationId}.step1.n1@escalator>`);
     await escalator.decide(escalationId, { reviewer: 'alice', decision: 'approve', channel: 'client' });

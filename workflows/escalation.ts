@@ -54,6 +54,13 @@ const emailOptions: wf.ActivityOptions = {
 };
 const { emailReviewer } = wf.proxyActivities<Activities>(emailOptions);
 
+// The first attempt of each email runs as a local activity: a marker in history instead of an
+// activity task's three events and the workflow task its completion wakes, which is most of what an
+// escalation costs the server beyond a bare workflow. It gets one short try; a relay that refuses or
+// hangs hands the email to the retried activity above, so an outage holds the workflow task (and the
+// decisions and deadlines it would carry) for at most those seconds.
+const { emailReviewer: emailReviewerOnce } = wf.proxyLocalActivities<Activities>({ startToCloseTimeout: '3 seconds', retry: { maximumAttempts: 1 } });
+
 // A rollback endpoint is retried with the same Idempotency-Key; 4xx answers are final.
 // Slack has no idempotency key; the activity looks for its own earlier post, so attempts are bounded
 // and spaced well beyond one HTTP timeout.
@@ -832,7 +839,7 @@ class EscalationRun implements ModeHost {
     const step = view.step ?? 0;
     const messageId = `<${this.escalationId}.step${step + 1}.n${++this.notificationCount}@escalator>`;
     const summary = `email ${reviewerId} (${purpose === 'decide' ? `step ${step + 1}` : purpose})`;
-    return emailReviewer.executeWithOptions({ ...emailOptions, summary }, [{
+    const email: Parameters<Activities['emailReviewer']>[0] = {
       escalationId: this.escalationId,
       messageId,
       purpose,
@@ -847,11 +854,26 @@ class EscalationRun implements ModeHost {
       ...(override ? { override } : {}),
       ...(rollback ? { rollback } : {}),
       failure: this.failure,
-    }]).then(
+    };
+    const retried = () => emailReviewer.executeWithOptions({ ...emailOptions, summary }, [email]);
+    // Emails went out as ordinary activities only, before the local first attempt; old histories replay that way.
+    const sent = wf.patched('email-first-attempt-local')
+      ? emailReviewerOnce.executeWithOptions({ startToCloseTimeout: '3 seconds', retry: { maximumAttempts: 1 }, summary }, [email]).catch((error: unknown) => {
+          if (isFinal(error)) throw error;
+          return retried();
+        })
+      : retried();
+    return sent.then(
       () => this.log({ event: 'notified', reviewer: reviewerId, channel: 'email', messageId, step }),
       (error: unknown) => this.log({ event: 'notification-failed', reviewer: reviewerId, channel: 'email', error: failureMessage(error), step }),
     );
   }
+}
+
+/** A refusal no retry can change (the address itself is refused). */
+function isFinal(error: unknown): boolean {
+  const cause = error instanceof wf.ActivityFailure ? error.cause : error;
+  return cause instanceof wf.ApplicationFailure && (cause.nonRetryable || cause.type === 'InvalidRecipient');
 }
 
 /** Why an email goes out, and what it carries beyond the escalation itself. */
