@@ -1,18 +1,19 @@
 /**
- * `npm run bench`: one Temporal dev server, one in-process Escalator worker, an SMTP sink and the
- * HTTP shim; measures throughput against a bare workflow, notification and decision latency, timer
- * lateness and a scale run in one go. Writes bench/results/<timestamp>.json and prints a table.
+ * `npm run bench`: one Temporal dev server (SQLite file, WAL), one Escalator worker process
+ * (worker/main.ts, tuned through its ESCALATOR_MAX_* environment variables), a baseline worker
+ * process for the bare workflows, an SMTP sink and the HTTP shim; measures throughput against a bare
+ * workflow, notification and decision latency, timer lateness and a scale run in one go, and the
+ * worker process's RSS. Writes bench/results/<timestamp>.json and prints a table.
  * The issue's scale figure uses `--open 10000`; the default (1000) keeps a run under ~5 minutes.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import Table from 'cli-table3';
 import { buildShim } from '../client/shim/app.js';
 import { TokenRegistry } from '../client/shim/tokens.js';
@@ -21,10 +22,7 @@ import type { EscalationOutcome, TimelineEntry } from '../domain/escalation.js';
 import { startDevServer } from '../scripts/dev-server.js';
 import { freePort } from '../test/helpers/free-port.js';
 import { gateFailure } from '../test/helpers/gate-failure.js';
-import { quietRuntime } from '../test/helpers/quiet-runtime.js';
-import { workerConfigFrom } from '../worker/config.js';
-import { createEscalatorWorker } from '../worker/create-worker.js';
-import * as bareActivities from './bare-activities.js';
+import { startWorkerProcess, type WorkerProcess } from '../test/helpers/worker-process.js';
 import { startMailClock } from './mail-clock.js';
 import { inPool, sleep, summary } from './stats.js';
 import { bareWorkflow, finishUpdate, sleepWorkflow } from './workflows.js';
@@ -39,6 +37,7 @@ const { values: args } = parseArgs({
     timers: { type: 'string', default: '50' },
     timeout: { type: 'string', default: '2' },
     open: { type: 'string', default: '1000' },
+    probes: { type: 'string', default: '50' },
     'open-timeout': { type: 'string' },
   },
 });
@@ -50,8 +49,9 @@ const settings = {
   timers: Number(args.timers),
   timeoutSeconds: Number(args.timeout),
   open: Number(args.open),
-  // Long enough that every escalation is open before the first deadline fires.
-  openTimeoutSeconds: Number(args['open-timeout'] ?? Math.ceil(Number(args.open) / 40) + 10),
+  probes: Number(args.probes),
+  // Long enough that every escalation is open, and the probes done, before the first of them expires.
+  openTimeoutSeconds: Number(args['open-timeout'] ?? Math.ceil(Number(args.open) / 25) + 60),
 };
 for (const [name, value] of Object.entries(settings)) {
   if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, got ${value}`);
@@ -99,42 +99,54 @@ function deadlineLateness(outcome: EscalationOutcome): number | undefined {
   return assigned && timedOut ? Date.parse(timedOut.at) - Date.parse(assigned.deadline) : undefined;
 }
 
+/** Resident set size of a process, from /proc (Linux); 0 where there is none. */
+async function rssOf(pid: number): Promise<number> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** The worker's effective settings, from its "worker started" log line. */
+function startedLine(worker: WorkerProcess): Record<string, unknown> {
+  const line = worker.output().split('\n').find((l) => l.includes('"msg":"worker started"'));
+  return line ? (JSON.parse(line) as Record<string, unknown>) : {};
+}
+
 async function main(): Promise<void> {
-  quietRuntime();
   const dir = await mkdtemp(join(tmpdir(), 'escalator-bench-'));
   const policyFile = join(dir, 'policy.yaml');
   await writeFile(policyFile, policy());
   progress(`${cpus().length} cores, Node ${process.version}; settings ${JSON.stringify(settings)}`);
 
-  let rssMax = 0;
-  const rssSampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 250);
   const server = await startDevServer({ dbFile: join(dir, 'temporal.sqlite'), port: await freePort(), headless: true, log: () => {} });
   const mail = await startMailClock();
-  const nativeConnection = await NativeConnection.connect({ address: server.address });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   const taskQueue = `bench-escalator-${randomUUID()}`;
   const bareTaskQueue = `bench-bare-${randomUUID()}`;
-  progress(`dev server at ${server.address}; bundling workflows`);
+  progress(`dev server at ${server.address}; starting the worker processes (they bundle their workflows)`);
 
-  const config = workerConfigFrom({
+  const escalatorWorker = await startWorkerProcess({
     TEMPORAL_ADDRESS: server.address,
     ESCALATOR_TASK_QUEUE: taskQueue,
     ESCALATOR_POLICY_FILE: policyFile,
     ESCALATOR_SMTP_URL: mail.url,
     ESCALATOR_OUTCOMES_FILE: join(dir, 'outcomes.sqlite'),
-    ESCALATOR_LOG_LEVEL: 'WARN',
+    // INFO, as in production: the JSON log lines are part of what a worker costs.
+    ESCALATOR_LOG_LEVEL: 'INFO',
     ESCALATOR_SDK_METRICS_ADDRESS: '',
     ESCALATOR_WORKER_HTTP_ADDRESS: '',
+  }).catch((error: unknown) => {
+    throw new Error(`the Escalator worker did not start: ${error instanceof Error ? error.message : String(error)}`);
   });
-  const escalatorWorker = await createEscalatorWorker(config, { connection: nativeConnection });
-  const bareWorker = await Worker.create({
-    connection: nativeConnection,
-    taskQueue: bareTaskQueue,
-    activities: bareActivities,
-    workflowBundle: await bundleWorkflowCode({ workflowsPath: join(benchDir, 'workflows.ts'), logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } }),
-  });
-  const workersRunning = Promise.all([escalatorWorker.worker.run(), bareWorker.run()]);
+  const bareWorker = await startWorkerProcess({ TEMPORAL_ADDRESS: server.address, BENCH_TASK_QUEUE: bareTaskQueue }, join(benchDir, 'bare-worker.ts'));
+  const workerSettings = startedLine(escalatorWorker);
+  const workerPid = escalatorWorker.child.pid!;
+  let rssMax = 0;
+  const rssSampler = setInterval(() => void rssOf(workerPid).then((rss) => (rssMax = Math.max(rssMax, rss))), 250);
 
   const escalator = new EscalatorClient(client, taskQueue);
   const shim = buildShim({
@@ -239,7 +251,7 @@ async function main(): Promise<void> {
 
     // 5. Scale: many escalations open at once on one worker, all with a deadline shortly after the last one started.
     progress(`5/5 scale: ${settings.open} escalations open at once, deadline ${settings.openTimeoutSeconds} s`);
-    const rssBeforeScale = process.memoryUsage().rss;
+    const rssBeforeScale = await rssOf(workerPid);
     rssMax = rssBeforeScale;
     started = performance.now();
     const openIds = await inPool(settings.open, 50, async (i) => {
@@ -247,7 +259,15 @@ async function main(): Promise<void> {
       return raise('scale');
     });
     const startSeconds = (performance.now() - started) / 1000;
-    progress(`   all ${settings.open} started in ${startSeconds.toFixed(1)} s; waiting for their deadlines`);
+    // The fidelity that matters: a deadline falling due while all of them stay open.
+    progress(`   all ${settings.open} started in ${startSeconds.toFixed(1)} s; ${settings.probes} probe escalations with a ${settings.timeoutSeconds} s deadline at ${settings.rate}/s`);
+    const probeLate = await inPool(settings.probes, settings.probes, async (i) => {
+      await sleep(started + startSeconds * 1000 + (i * 1000) / settings.rate - performance.now());
+      return deadlineLateness(await escalator.outcome(await raise('deadline')));
+    });
+    const rssWhileOpen = rssMax;
+    // Then every one of them expires, at about the rate they were started: a throughput test for timers.
+    progress(`   now waiting for the ${settings.open} deadlines, which fall due ${settings.openTimeoutSeconds} s after each start`);
     const openLate = await inPool(openIds.length, 200, async (i) => deadlineLateness(await escalator.outcome(openIds[i]!)));
     const scaleRssMax = rssMax;
 
@@ -256,6 +276,12 @@ async function main(): Promise<void> {
       at: new Date().toISOString(),
       machine: { cores: cpus().length, node: process.version, platform: `${process.platform}/${process.arch}` },
       settings,
+      worker: {
+        maxCachedWorkflows: workerSettings.maxCachedWorkflows,
+        maxConcurrentWorkflowTaskExecutions: workerSettings.maxConcurrentWorkflowTaskExecutions,
+        maxConcurrentActivityTaskExecutions: workerSettings.maxConcurrentActivityTaskExecutions,
+        maxConcurrentLocalActivityExecutions: workerSettings.maxConcurrentLocalActivityExecutions,
+      },
       throughput: { escalationsPerSecond, bareWorkflowsPerSecond, ratio: escalationsPerSecond / bareWorkflowsPerSecond },
       notifyLatencyMs: notifyLatency,
       decisionLatencyMs: { http: summary(httpMs), direct: summary(directMs) },
@@ -264,9 +290,11 @@ async function main(): Promise<void> {
         open: settings.open,
         startSeconds,
         rssBeforeMiB: rssBeforeScale / 2 ** 20,
+        rssWhileOpenMiB: rssWhileOpen / 2 ** 20,
         rssMaxMiB: scaleRssMax / 2 ** 20,
-        deadlineLatenessMs: summary(defined(openLate)),
-        missing: openLate.length - defined(openLate).length,
+        probeDeadlineLatenessMs: summary(defined(probeLate)),
+        expiryLatenessMs: summary(defined(openLate)),
+        missing: openLate.length - defined(openLate).length + probeLate.length - defined(probeLate).length,
       },
       mailsAccepted: mail.accepted,
     };
@@ -278,11 +306,7 @@ async function main(): Promise<void> {
   } finally {
     clearInterval(rssSampler);
     await shim.close();
-    escalatorWorker.worker.shutdown();
-    bareWorker.shutdown();
-    await workersRunning;
-    await escalatorWorker.store.close();
-    await nativeConnection.close();
+    await Promise.all([escalatorWorker.kill('SIGTERM'), bareWorker.kill('SIGTERM')]);
     await connection.close();
     await mail.close();
     await server.stop();
@@ -293,11 +317,12 @@ async function main(): Promise<void> {
 function printTable(r: {
   machine: { cores: number; node: string };
   settings: typeof settings;
+  worker: Record<string, unknown>;
   throughput: { escalationsPerSecond: number; bareWorkflowsPerSecond: number; ratio: number };
   notifyLatencyMs: ReturnType<typeof summary>;
   decisionLatencyMs: { http: ReturnType<typeof summary>; direct: ReturnType<typeof summary> };
   timerLatenessMs: { escalationDeadline: ReturnType<typeof summary>; bareSleep: ReturnType<typeof summary> };
-  scale: { open: number; rssMaxMiB: number; deadlineLatenessMs: ReturnType<typeof summary> };
+  scale: { open: number; rssWhileOpenMiB: number; rssMaxMiB: number; probeDeadlineLatenessMs: ReturnType<typeof summary>; expiryLatenessMs: ReturnType<typeof summary> };
 }): void {
   const ms = (value: number): string => `${value.toFixed(0)} ms`;
   const table = new Table({ head: ['measure', 'value', 'next to'], style: { head: [], border: [] } });
@@ -306,10 +331,12 @@ function printTable(r: {
     [`raised → first mail at ${r.settings.rate}/s, p50 / p99`, `${ms(r.notifyLatencyMs.p50)} / ${ms(r.notifyLatencyMs.p99)}`, `n=${r.notifyLatencyMs.n}`],
     ['HTTP decision → update accepted, p50 / p99', `${ms(r.decisionLatencyMs.http.p50)} / ${ms(r.decisionLatencyMs.http.p99)}`, `executeUpdate ${ms(r.decisionLatencyMs.direct.p50)} / ${ms(r.decisionLatencyMs.direct.p99)}`],
     ['deadline lateness, p99', ms(r.timerLatenessMs.escalationDeadline.p99), `bare sleep ${ms(r.timerLatenessMs.bareSleep.p99)}`],
-    [`scale: ${r.scale.open} open, worker RSS max`, `${r.scale.rssMaxMiB.toFixed(0)} MiB`, ''],
-    [`scale: ${r.scale.open} open, deadline lateness p99`, ms(r.scale.deadlineLatenessMs.p99), `p50 ${ms(r.scale.deadlineLatenessMs.p50)}`],
+    [`scale: ${r.scale.open} open, worker RSS max`, `${r.scale.rssWhileOpenMiB.toFixed(0)} MiB`, `cache ${String(r.worker.maxCachedWorkflows)} workflows; ${r.scale.rssMaxMiB.toFixed(0)} MiB as they expire`],
+    [`scale: deadline lateness p99 with ${r.scale.open} open`, ms(r.scale.probeDeadlineLatenessMs.p99), `p50 ${ms(r.scale.probeDeadlineLatenessMs.p50)}, n=${r.scale.probeDeadlineLatenessMs.n}`],
+    [`scale: all ${r.scale.open} expiring, lateness p99`, ms(r.scale.expiryLatenessMs.p99), `p50 ${ms(r.scale.expiryLatenessMs.p50)}`],
   );
   console.log(`Escalator benchmark — ${r.machine.cores} cores, Node ${r.machine.node}, settings ${JSON.stringify(r.settings)}`);
+  console.log(`worker ${JSON.stringify(r.worker)}`);
   console.log(table.toString());
 }
 

@@ -67,6 +67,18 @@ const environmentSchema = z.object({
   ESCALATOR_SDK_METRICS_ADDRESS: listenAddress({ ipOnly: true }).default({ host: '127.0.0.1', port: 9464, text: '127.0.0.1:9464' }),
   /** The worker's HTTP server: /metrics (Escalator's metrics), /healthz, /readyz; null is off. */
   ESCALATOR_WORKER_HTTP_ADDRESS: listenAddress({ ipOnly: false }).default({ host: '127.0.0.1', port: 9465, text: '127.0.0.1:9465' }),
+  /**
+   * Tuning (unset: the SDK's defaults). Workflows kept in memory between tasks: each open escalation
+   * beyond it is replayed from history when its next event arrives, so this bounds memory and trades
+   * it for CPU.
+   */
+  ESCALATOR_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
+  /** Workflow tasks processed at once. */
+  ESCALATOR_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).optional(),
+  /** Activities (emails after their first attempt, Slack, PagerDuty, webhooks, rollbacks) run at once. */
+  ESCALATOR_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).optional(),
+  /** Local activities (policy snapshots, routing, outcome-store writes, first email attempts) run at once. */
+  ESCALATOR_MAX_CONCURRENT_LOCAL_ACTIVITIES: z.coerce.number().int().min(1).optional(),
   /** OpenTelemetry tracing of workflows and activities; off unless `true`. */
   ESCALATOR_OTEL_ENABLED: z.stringbool().default(false),
   /** `otlp`: OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT; `console`: one JSON line per span on stdout. */

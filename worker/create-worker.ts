@@ -75,6 +75,17 @@ export async function createEscalatorWorker(
       ...(tracing && !options.workflowBundle ? { workflowModules: tracing.interceptors.workflowModules } : {}),
     },
     ...(tracing ? { sinks: tracing.sinks } : {}),
+    ...definedOnly({
+      maxCachedWorkflows: config.ESCALATOR_MAX_CACHED_WORKFLOWS,
+      maxConcurrentWorkflowTaskExecutions: config.ESCALATOR_MAX_CONCURRENT_WORKFLOW_TASKS,
+      maxConcurrentActivityTaskExecutions: config.ESCALATOR_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentLocalActivityExecutions: config.ESCALATOR_MAX_CONCURRENT_LOCAL_ACTIVITIES,
+    }),
   });
   return { worker, connection, ownsConnection: options.connection === undefined, store, metrics };
+}
+
+/** The settings that were given, so the SDK's defaults apply to the others. */
+function definedOnly<T extends Record<string, number | undefined>>(settings: T): Partial<Record<keyof T, number>> {
+  return Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined)) as Partial<Record<keyof T, number>>;
 }

@@ -40,6 +40,11 @@ async function main(): Promise<void> {
       http: health?.url ?? null,
       sdkMetrics: config.ESCALATOR_SDK_METRICS_ADDRESS ? `http://${config.ESCALATOR_SDK_METRICS_ADDRESS.text}/metrics` : null,
       tracing: tracing ? config.ESCALATOR_OTEL_EXPORTER : 'off',
+      // The effective tuning, the SDK's defaults included.
+      maxCachedWorkflows: created.worker.options.maxCachedWorkflows,
+      maxConcurrentWorkflowTaskExecutions: created.worker.options.maxConcurrentWorkflowTaskExecutions,
+      maxConcurrentActivityTaskExecutions: created.worker.options.maxConcurrentActivityTaskExecutions,
+      maxConcurrentLocalActivityExecutions: created.worker.options.maxConcurrentLocalActivityExecutions,
     });
     try {
       await created.worker.run();
