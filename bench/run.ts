@@ -39,6 +39,8 @@ const { values: args } = parseArgs({
     open: { type: 'string', default: '1000' },
     probes: { type: 'string', default: '50' },
     'open-timeout': { type: 'string' },
+    // SQLite's synchronous pragma for the dev server's file: full (SQLite's default) or normal.
+    'sqlite-synchronous': { type: 'string', default: 'full' },
   },
 });
 const settings = {
@@ -53,6 +55,9 @@ const settings = {
   // Long enough that every escalation is open, and the probes done, before the first of them expires.
   openTimeoutSeconds: Number(args['open-timeout'] ?? Math.ceil(Number(args.open) / 25) + 60),
 };
+const synchronousArg = args['sqlite-synchronous'];
+if (synchronousArg !== 'full' && synchronousArg !== 'normal') throw new Error(`--sqlite-synchronous must be full or normal, got ${synchronousArg}`);
+const sqliteSynchronous: 'full' | 'normal' = synchronousArg;
 for (const [name, value] of Object.entries(settings)) {
   if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, got ${value}`);
 }
@@ -121,7 +126,7 @@ async function main(): Promise<void> {
   await writeFile(policyFile, policy());
   progress(`${cpus().length} cores, Node ${process.version}; settings ${JSON.stringify(settings)}`);
 
-  const server = await startDevServer({ dbFile: join(dir, 'temporal.sqlite'), port: await freePort(), headless: true, log: () => {} });
+  const server = await startDevServer({ dbFile: join(dir, 'temporal.sqlite'), port: await freePort(), headless: true, log: () => {}, sqliteSynchronous });
   const mail = await startMailClock();
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
@@ -275,7 +280,7 @@ async function main(): Promise<void> {
     const results = {
       at: new Date().toISOString(),
       machine: { cores: cpus().length, node: process.version, platform: `${process.platform}/${process.arch}` },
-      settings,
+      settings: { ...settings, sqliteSynchronous },
       worker: {
         maxCachedWorkflows: workerSettings.maxCachedWorkflows,
         maxConcurrentWorkflowTaskExecutions: workerSettings.maxConcurrentWorkflowTaskExecutions,

@@ -43,6 +43,12 @@ export interface DevServerOptions {
   startTimeoutMs?: number;
   /** Time between SIGTERM and SIGKILL in `stop()`. Default 10 s. */
   stopGraceMs?: number;
+  /**
+   * SQLite's `synchronous` pragma. Unset: SQLite's default, FULL (an fsync per commit). `normal`
+   * with the write-ahead log fsyncs at checkpoints only: a crash of the process loses nothing, a power
+   * cut may lose the last commits. For the benchmark's before/after; the stack keeps the default.
+   */
+  sqliteSynchronous?: 'full' | 'normal';
 }
 
 export interface DevServer {
@@ -73,17 +79,18 @@ const defaultLog = (m: string): void => {
 };
 
 /** Flags shared by the CLI and the SDK-fallback paths (besides port/ui/db/namespace, which the SDK sets itself). */
-function extraServerFlags(): string[] {
+function extraServerFlags(o: { sqliteSynchronous?: 'full' | 'normal' }): string[] {
   return [
     // Write-ahead log: readers (visibility queries, UI) don't block writers; survives restarts in the db header.
     '--sqlite-pragma',
     'journal_mode=wal',
+    ...(o.sqliteSynchronous ? ['--sqlite-pragma', `synchronous=${o.sqliteSynchronous}`] : []),
     ...searchAttributeRegistrations.flatMap(({ name, cliType }) => ['--search-attribute', `${name}=${cliType}`]),
   ];
 }
 
 /** The full `temporal` argument list used for a CLI-spawned server. */
-export function devServerArgs(o: { dbFile?: string; port: number; uiPort: number; headless: boolean; namespace: string }): string[] {
+export function devServerArgs(o: { dbFile?: string; port: number; uiPort: number; headless: boolean; namespace: string; sqliteSynchronous?: 'full' | 'normal' }): string[] {
   return [
     'server',
     'start-dev',
@@ -96,7 +103,7 @@ export function devServerArgs(o: { dbFile?: string; port: number; uiPort: number
     ...(o.namespace !== 'default' ? ['--namespace', o.namespace] : []),
     '--log-level',
     'warn',
-    ...extraServerFlags(),
+    ...extraServerFlags(o),
   ];
 }
 
@@ -109,6 +116,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   const startTimeoutMs = opts.startTimeoutMs ?? 60_000;
   const dbFile = opts.dbFile ? resolve(opts.dbFile) : undefined;
   if (dbFile) await mkdir(dirname(dbFile), { recursive: true });
+  const sync = opts.sqliteSynchronous ? { sqliteSynchronous: opts.sqliteSynchronous } : {};
 
   // Fail early and clearly instead of racing a half-started server against whatever already holds the port.
   await assertPortFree(port, 'frontend');
@@ -120,10 +128,10 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   } catch (err) {
     if (!(err instanceof TemporalCliUnavailableError)) throw err;
     log(`${err.message}\nFalling back to the Temporal SDK's CLI download (${TEMPORAL_CLI_SDK_DOWNLOAD_VERSION} into ${temporalCliCacheDir()}).`);
-    return await startViaSdk({ dbFile, port, uiPort, headless, namespace, log });
+    return await startViaSdk({ dbFile, port, uiPort, headless, namespace, log, ...sync });
   }
 
-  const args = devServerArgs({ dbFile, port, uiPort, headless, namespace });
+  const args = devServerArgs({ dbFile, port, uiPort, headless, namespace, ...sync });
   log(`starting ${cli} ${args.join(' ')}`);
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const tail: string[] = [];
@@ -259,6 +267,7 @@ async function startViaSdk(o: {
   headless: boolean;
   namespace: string;
   log: (m: string) => void;
+  sqliteSynchronous?: 'full' | 'normal';
 }): Promise<DevServer> {
   const { TestWorkflowEnvironment } = await import('@temporalio/testing');
   await mkdir(temporalCliCacheDir(), { recursive: true }); // the SDK does not create its downloadDir
@@ -273,7 +282,7 @@ async function startViaSdk(o: {
       ...(o.dbFile ? { dbFilename: o.dbFile } : {}),
       namespace: o.namespace,
       log: { format: 'text', level: 'warn' },
-      extraArgs: extraServerFlags(),
+      extraArgs: extraServerFlags(o),
     },
   });
   try {
