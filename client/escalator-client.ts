@@ -203,9 +203,11 @@ export class EscalatorClient {
 }
 
 /**
- * The server answers FAILED_PRECONDITION when the workflow task carrying an update failed for a
- * reason of its own, typically UnhandledCommand: the update completed the workflow just as another
- * event arrived. Nothing was accepted; the same update id is sent again, so it still counts once.
+ * Two answers mean the update was never accepted, so the same update id is sent again and still
+ * counts once: FAILED_PRECONDITION when the workflow task carrying it failed for a reason of its own
+ * (typically UnhandledCommand: another update completed the workflow just as this one arrived), and
+ * an `UnprocessedUpdate` rejection when that task completed the workflow before reaching it. The
+ * resend then meets the ended workflow and is refused as such.
  */
 async function retryRejectedTask<T>(send: () => Promise<T>, attempts = 5): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -214,7 +216,8 @@ async function retryRejectedTask<T>(send: () => Promise<T>, attempts = 5): Promi
     } catch (error) {
       const grpc = error instanceof ServiceError ? (error.cause as { code?: number; details?: string } | undefined) : undefined;
       const taskFailed = grpc?.code === 9 && /workflow task failure/i.test(grpc.details ?? '');
-      if (!taskFailed || attempt >= attempts) throw error;
+      const unprocessed = error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === 'UnprocessedUpdate';
+      if (!(taskFailed || unprocessed) || attempt >= attempts) throw error;
       await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
     }
   }

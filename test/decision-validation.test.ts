@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecisionRefusedError } from '../client/errors.js';
 import type { DecisionRequest } from '../domain/escalation.js';
 import { startEscalator, type EscalatorEnv } from './helpers/escalator-env.js';
+import { recordedEvents, settle } from './helpers/settled.js';
 import { gateFailure } from './helpers/gate-failure.js';
 import { sequentialPolicy } from './helpers/policies.js';
 
@@ -15,22 +16,14 @@ describe('decision validation', () => {
 
   async function waitingEscalation(overrides: Parameters<typeof gateFailure>[0] = {}): Promise<string> {
     const { escalationId } = await env.escalator.raise(gateFailure(overrides));
-    // Quiet means the notification activities completed: no history event is still on its way.
-    await vi.waitFor(async () => {
-      const state = await env.escalator.status(escalationId);
-      expect(state.status).toBe('waiting');
-      expect(state.timeline.filter((e) => e.event === 'notified')).toHaveLength(state.awaitedReviewers.length);
-    });
+    // Everyone awaited notified, and no history event still on its way.
+    await settle(env.escalator, escalationId, (state) => state.status === 'waiting' && state.timeline.filter((e) => e.event === 'notified').length === state.awaitedReviewers.length);
     return escalationId;
   }
 
-  async function historyLength(escalationId: string): Promise<number> {
-    const history = await env.escalator.handle(escalationId).fetchHistory();
-    return history.events?.length ?? 0;
-  }
 
   async function expectRefusedWithoutTrace(escalationId: string, request: DecisionRequest, code: string, message: RegExp): Promise<void> {
-    const before = await historyLength(escalationId);
+    const before = await recordedEvents(env.escalator, escalationId);
     const refusal = await env.escalator.decide(escalationId, request).then(
       () => undefined,
       (error: unknown) => error,
@@ -38,7 +31,7 @@ describe('decision validation', () => {
     expect(refusal).toBeInstanceOf(DecisionRefusedError);
     expect((refusal as DecisionRefusedError).code).toBe(code);
     expect((refusal as DecisionRefusedError).message).toMatch(message);
-    expect(await historyLength(escalationId)).toBe(before);
+    expect(await recordedEvents(env.escalator, escalationId)).toBe(before);
     const history = await env.escalator.handle(escalationId).fetchHistory();
     expect(history.events?.some((e) => e.workflowExecutionUpdateAcceptedEventAttributes || e.workflowExecutionUpdateCompletedEventAttributes)).toBe(false);
     expect((await env.escalator.status(escalationId)).decisions).toEqual([]);

@@ -3,6 +3,7 @@ import { DecisionRefusedError } from '../client/errors.js';
 import type { EscalationView, RoutingScore, TimelineEntry } from '../domain/escalation.js';
 import { basketChange, dynamicPolicy, recordHistory } from './helpers/dynamic-policy.js';
 import { startEscalator, type EscalatorEnv } from './helpers/escalator-env.js';
+import { recordedEvents, settle } from './helpers/settled.js';
 import { gateFailure } from './helpers/gate-failure.js';
 import { createDatabase } from './helpers/postgres-database.js';
 
@@ -51,9 +52,6 @@ describe('dynamic escalation on a real Temporal server', () => {
     return env.smtp.received.filter((m) => m.mail.headers.get('x-escalation-id') === escalationId).flatMap((m) => m.envelopeTo);
   }
 
-  async function historyLength(escalationId: string): Promise<number> {
-    return (await env.escalator.handle(escalationId).fetchHistory()).events?.length ?? 0;
-  }
 
   async function expectRefused(attempt: Promise<unknown>, code: string, message: RegExp): Promise<void> {
     const refusal = await attempt.then(
@@ -246,7 +244,8 @@ describe('dynamic escalation on a real Temporal server', () => {
   it('refuses a reassignment by someone neither awaited nor a tier lead, to an unknown person or to the author, leaving no trace in history', async () => {
     const { escalationId } = await env.escalator.raise(failureOf('routed'));
     await waitingOn(escalationId, ['bob']);
-    const before = await historyLength(escalationId);
+    await settle(env.escalator, escalationId, (view) => view.timeline.some((e) => e.event === 'notified' && e.reviewer === 'bob'));
+    const before = await recordedEvents(env.escalator, escalationId);
 
     await expectRefused(
       env.escalator.reassign(escalationId, { by: 'erin', to: 'carol', reason: 'I know this code', channel: 'client' }),
@@ -256,7 +255,7 @@ describe('dynamic escalation on a real Temporal server', () => {
     await expectRefused(env.escalator.reassign(escalationId, { by: 'bob', to: 'zed', reason: 'zed knows', channel: 'client' }), 'UnknownPerson', /^zed is not a person in the policy$/);
     await expectRefused(env.escalator.reassign(escalationId, { by: 'bob', to: 'mallory', reason: 'ask the author', channel: 'client' }), 'ReassignNotAllowed', /^mallory is the author of the change$/);
 
-    expect(await historyLength(escalationId)).toBe(before);
+    expect(await recordedEvents(env.escalator, escalationId)).toBe(before);
     const history = await env.escalator.handle(escalationId).fetchHistory();
     expect(history.events?.some((e) => e.workflowExecutionUpdateAcceptedEventAttributes || e.workflowExecutionUpdateCompletedEventAttributes)).toBe(false);
     const state = await env.escalator.status(escalationId);

@@ -97,7 +97,7 @@ const { requestRollback } = wf.proxyActivities<Activities>(rollbackOptions);
  * exhausted action.
  */
 export async function escalateGateFailure(input: EscalationInput): Promise<EscalationOutcome> {
-  const run = new EscalationRun(wf.workflowInfo().workflowId, input.failure);
+  const run = new EscalationRun(wf.workflowInfo().workflowId, input.failure, workflowVersions());
   wf.setHandler(stateQuery, () => run.view());
   wf.setHandler(decideUpdate, (request) => run.decide(request), { validator: (request) => throwRefusal(run.decisionRefusal(request)) });
   wf.setHandler(acknowledgeUpdate, (request) => run.acknowledge(request), { validator: (request) => throwRefusal(run.acknowledgeRefusal(request)) });
@@ -144,6 +144,21 @@ export async function escalateGateFailure(input: EscalationInput): Promise<Escal
   await recordOutcome(outcome);
   await wf.condition(wf.allHandlersFinished);
   return outcome;
+}
+
+/**
+ * Changes to the workflow's commands since the first recorded histories, each behind a patch. Asked
+ * once, first thing: a patch asked after a local activity can land in a later workflow task than the
+ * one that asks for it on replay (the activity's marker resolves earlier there), and then replays as
+ * unpatched.
+ */
+function workflowVersions() {
+  return {
+    /** A rollback that keeps failing is handed to the rollback owners by email. */
+    rollbackToPeople: wf.patched('rollback-failure-to-people'),
+    /** Each email's first attempt runs as a local activity. */
+    emailFirstAttemptLocal: wf.patched('email-first-attempt-local'),
+  };
 }
 
 function throwRefusal(refusal: Refusal | undefined): void {
@@ -263,7 +278,7 @@ async function rollBack(run: EscalationRun): Promise<void> {
     run.log({ event: 'rollback-failed', endpoint: action.endpoint, error: message });
     // Handing a failed rollback to people came after the first recorded histories; the patch keeps
     // those replaying.
-    const owners = wf.patched('rollback-failure-to-people') ? run.handRollbackToPeople(action.endpoint, message) : [];
+    const owners = run.versions.rollbackToPeople ? run.handRollbackToPeople(action.endpoint, message) : [];
     const asked = owners.length ? `; ${owners.join(', ')} ${owners.length === 1 ? 'is' : 'are'} asked to roll back by hand` : '';
     run.finish('blocked', `rollback failed (${message}); the gate stays blocked${asked}`, true);
   }
@@ -321,6 +336,7 @@ class EscalationRun implements ModeHost {
   constructor(
     readonly escalationId: string,
     readonly failure: GateFailure,
+    readonly versions: ReturnType<typeof workflowVersions>,
   ) {
     this.log({ event: 'raised', gate: failure.gate.name, service: failure.service, severity: failure.severity });
   }
@@ -856,8 +872,8 @@ class EscalationRun implements ModeHost {
       failure: this.failure,
     };
     const retried = () => emailReviewer.executeWithOptions({ ...emailOptions, summary }, [email]);
-    // Emails went out as ordinary activities only, before the local first attempt; old histories replay that way.
-    const sent = wf.patched('email-first-attempt-local')
+    // Emails went out as ordinary activities only before the local first attempt; old histories replay that way.
+    const sent = this.versions.emailFirstAttemptLocal
       ? emailReviewerOnce.executeWithOptions({ startToCloseTimeout: '3 seconds', retry: { maximumAttempts: 1 }, summary }, [email]).catch((error: unknown) => {
           if (isFinal(error)) throw error;
           return retried();
