@@ -26,7 +26,15 @@ export function parsePolicy(text: string, file: string): ParsedPolicy {
       }),
     );
   }
-  const result = policySchema.safeParse(document.toJS());
+  let value: unknown;
+  try {
+    value = document.toJS();
+  } catch (error) {
+    // Aliases are resolved here, not while parsing: an alias to no anchor, or one that expands past
+    // the alias limit (a "billion laughs"), throws a ReferenceError that is a problem of this file.
+    throw new PolicyError(file, [{ path: '(aliases)', message: (error as Error).message }]);
+  }
+  const result = policySchema.safeParse(value);
   if (!result.success) {
     const problems: PolicyProblem[] = result.error.issues.map((issue) => {
       const node = nearestNode(document, issue.path);

@@ -265,17 +265,18 @@ export type RoutingFactor = (typeof routingFactors)[number];
 function checkReferences(policy: object, ctx: z.RefinementCtx): void {
   const p = policy as Policy;
   const problem = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  // Own keys only: with `in`, a name such as `constructor` would resolve through Object.prototype.
   const person = (id: string, path: PropertyKey[]) => {
-    if (!(id in p.people)) problem(path, `refers to "${id}", who is not under people`);
+    if (!Object.hasOwn(p.people, id)) problem(path, `refers to "${id}", who is not under people`);
   };
   const tier = (tierName: string, path: PropertyKey[]) => {
-    if (!(tierName in p.tiers)) problem(path, `refers to tier "${tierName}", which is not under tiers`);
+    if (!Object.hasOwn(p.tiers, tierName)) problem(path, `refers to tier "${tierName}", which is not under tiers`);
   };
   const source = (value: ReviewerSource, path: PropertyKey[]) => {
     if (Array.isArray(value)) return value.forEach((id, i) => person(id, [...path, i]));
     const [kind, target] = value.split(':') as ['pool' | 'oncall', string];
-    if (kind === 'pool' && !(target in p.pools)) problem(path, `refers to pool "${target}", which is not under pools`);
-    if (kind === 'oncall' && !(target in p.rotations)) problem(path, `refers to rotation "${target}", which is not under rotations`);
+    if (kind === 'pool' && !Object.hasOwn(p.pools, target)) problem(path, `refers to pool "${target}", which is not under pools`);
+    if (kind === 'oncall' && !Object.hasOwn(p.rotations, target)) problem(path, `refers to rotation "${target}", which is not under rotations`);
   };
   const steps = (chain: PolicyStep[] | undefined, path: PropertyKey[]) =>
     chain?.forEach((step, i) => {
@@ -320,7 +321,7 @@ function checkReferences(policy: object, ctx: z.RefinementCtx): void {
   p.channels.pageTiers.forEach((tierName, i) => tier(tierName, ['channels', 'pageTiers', i]));
   if (p.quietHours?.notify === 'primary-oncall-only') {
     if (!p.quietHours.oncall) problem(['quietHours', 'oncall'], 'name the rotation whose primary is notified in quiet hours');
-    else if (!(p.quietHours.oncall in p.rotations)) problem(['quietHours', 'oncall'], `refers to rotation "${p.quietHours.oncall}", which is not under rotations`);
+    else if (!Object.hasOwn(p.rotations, p.quietHours.oncall)) problem(['quietHours', 'oncall'], `refers to rotation "${p.quietHours.oncall}", which is not under rotations`);
   }
   const escalation = (tiers: string[], path: PropertyKey[]) => {
     const seen = new Set<string>();
@@ -377,7 +378,9 @@ function checkQuorum(
   path: PropertyKey[],
   problem: (path: PropertyKey[], message: string) => void,
 ): void {
-  const size = Array.isArray(reviewers) ? reviewers.length : reviewers.startsWith('pool:') ? (policy.pools[reviewers.slice(5)]?.size ?? policy.pools[reviewers.slice(5)]?.members.length) : undefined;
+  const pool = typeof reviewers === 'string' && reviewers.startsWith('pool:') ? reviewers.slice(5) : undefined;
+  // An unknown pool is reported as a reference problem; Object.hasOwn keeps `pool:constructor` from reading Object.prototype.
+  const size = Array.isArray(reviewers) ? reviewers.length : pool !== undefined && Object.hasOwn(policy.pools, pool) ? (policy.pools[pool]!.size ?? policy.pools[pool]!.members.length) : undefined;
   if (size === undefined) return;
   for (const key of ['approve', 'override', 'reject'] as const) {
     const k = quorum[key];

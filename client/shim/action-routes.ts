@@ -21,6 +21,12 @@ export interface ActionLinkOptions {
  * expiring, single-use, bound to the reviewer, escalation, step and decision.
  */
 export function registerActionRoutes(app: FastifyInstance, escalator: EscalatorClient, options: ActionLinkOptions | undefined): void {
+  // A scope of their own: the form parser must not reach the JSON routes, where a form-encoded
+  // `decision=approve` would otherwise decide.
+  app.register(async (actions) => registerActionScope(actions, escalator, options));
+}
+
+function registerActionScope(app: FastifyInstance, escalator: EscalatorClient, options: ActionLinkOptions | undefined): void {
   app.register(formbody);
   // Without a secret no email carries links, and no link can be checked: every one is refused.
   const disabled = refusalPage({ reason: 'malformed' });
@@ -37,7 +43,8 @@ export function registerActionRoutes(app: FastifyInstance, escalator: EscalatorC
     const checked = await checkedToken(escalator, options, (request.params as { token: string }).token);
     if ('page' in checked) return send(reply, checked.page);
     const { claims } = checked;
-    const form = actionFormSchema.safeParse(request.body ?? {});
+    // No body is an empty form; a JSON `null` is not a form at all.
+    const form = actionFormSchema.safeParse(request.body === undefined ? {} : request.body);
     if (!form.success) return send(reply, refusalPage({ reason: 'refused', code: 'CommentRequired', message: 'the form was not understood; open the link again' }));
     try {
       // The update id is the token's: two posts of one link count once. The token is spent only

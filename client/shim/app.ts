@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { RefusalCode } from '../../domain/escalation.js';
@@ -73,6 +75,8 @@ export function buildShim(options: ShimOptions): FastifyInstance {
     routerOptions: { maxParamLength: 2048 },
     // A malformed or over-long path is refused before routing; answer it in the same error shape.
     frameworkErrors: (error, _request, reply) => sendError(reply, toHttpError(error)),
+    // A request Node's HTTP parser cannot read never reaches Fastify; answer it in the same error shape too.
+    clientErrorHandler: answerClientError,
   });
   app.decorateRequest('identity', undefined);
   app.register(shimMetricsPlugin(options.metrics ?? createShimMetrics({ processMetrics: false })));
@@ -143,7 +147,7 @@ export function buildShim(options: ShimOptions): FastifyInstance {
     api.post('/v1/escalations/:id/acknowledge', async (request) => {
       const identity = requireScope(request, 'decide');
       const escalationId = escalationIdOf(request);
-      parseBody(acknowledgeBodySchema, request.body ?? {});
+      parseBody(acknowledgeBodySchema, bodyOrEmpty(request));
       return recorded(options, escalationId, identity, () => options.escalator.acknowledge(escalationId, { reviewer: identity.id, channel: 'http' }));
     });
 
@@ -177,7 +181,7 @@ export function buildShim(options: ShimOptions): FastifyInstance {
     api.post('/v1/escalations/:id/recovered', async (request, reply) => {
       requireScope(request, 'raise');
       const escalationId = escalationIdOf(request);
-      const body = parseBody(recoveredBodySchema, request.body ?? {});
+      const body = parseBody(recoveredBodySchema, bodyOrEmpty(request));
       await options.escalator.reportRecovered(escalationId, body.pipelineRunId);
       return reply.code(202).send({ escalationId, accepted: true });
     });
@@ -225,6 +229,11 @@ function idempotencyKeyOf(request: FastifyRequest): string | undefined {
   return parsed.data;
 }
 
+/** The body of a route whose body may be left out: none at all reads as `{}`, but a JSON `null` is a wrong type, not "no body". */
+function bodyOrEmpty(request: FastifyRequest): unknown {
+  return request.body === undefined ? {} : request.body;
+}
+
 function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
   const result = schema.safeParse(body);
   if (!result.success) throw new HttpError(400, 'InvalidInput', 'the request body is invalid', fieldErrors(result.error));
@@ -245,6 +254,16 @@ function toHttpError(error: unknown): HttpError {
     return new HttpError(fastifyError.statusCode, fastifyError.code ?? 'BadRequest', fastifyError.message ?? 'bad request');
   }
   return new HttpError(500, 'Internal', 'an internal error occurred; it has been logged');
+}
+
+/** Like Fastify's default (same statuses, then the connection is closed), with the shim's error body. */
+function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, message] =
+    error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'the request headers are too large'] : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'the request did not arrive in time'] : [400, 'the request is not well-formed HTTP'];
+  const body = JSON.stringify({ error: { code: 'BadRequest', message, details: null } });
+  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroy(error);
 }
 
 function sendError(reply: FastifyReply, error: HttpError): FastifyReply {

@@ -367,6 +367,8 @@ function whyCode(code: ErrorCode, access: Access): string {
       return "the identity provider's key set (JWKS) could not be fetched to check an SSO token";
     case 'Internal':
       return 'an unexpected failure; it is logged on the shim, and the message says nothing more';
+    case 'BadRequest':
+      return 'the request is not well-formed HTTP, or its headers are too large (431); refused before any route';
     case 'EscalationEnded':
       return 'the escalation has ended (or, for a withdrawal, its rollback is under way)';
     case 'NotAwaitedReviewer':

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { decisionActionIds, parseDecisionButtonValue } from '../../activities/channels/slack-blocks.js';
 import { verifySlackRequest } from '../../activities/channels/slack.js';
+import { escalationIdSchema } from '../../domain/request-bodies.js';
 import { DecisionRefusedError, EscalationNotFoundError } from '../errors.js';
 import type { EscalatorClient } from '../escalator-client.js';
 import { HttpError } from './http-error.js';
@@ -37,10 +38,14 @@ export function registerSlackInteractions(app: FastifyInstance, escalator: Escal
       if (!check.valid) throw new HttpError(401, 'Unauthenticated', `Slack request signature refused: ${check.reason}`);
       const payload = parsePayload(rawBody);
       const action = payload.actions?.[0];
-      const target = action?.value ? parseDecisionButtonValue(action.value) : null;
-      if (payload.type !== 'block_actions' || !action?.action_id || !target) throw new HttpError(400, 'InvalidInput', 'not an Escalator button action', [{ path: 'payload.actions[0]', message: 'expected an Escalator button' }]);
+      // Strings only: JSON.parse would read an array holding the right text as that text.
+      const target = typeof action?.value === 'string' ? parseDecisionButtonValue(action.value) : null;
+      if (payload.type !== 'block_actions' || typeof action?.action_id !== 'string' || !action.action_id || !target) throw new HttpError(400, 'InvalidInput', 'not an Escalator button action', [{ path: 'payload.actions[0]', message: 'expected an Escalator button' }]);
       const person = options.personFor(payload.user?.id ?? '');
       if (!person) return ephemeral(`Your Slack account (${payload.user?.id ?? 'unknown'}) is not a person in Escalator's policy; nothing was recorded.`);
+      // A button names an escalation by id; one that cannot be an id must not reach Temporal, which
+      // answers an empty or over-long workflow id with an error that would become a 500.
+      if (!escalationIdSchema.safeParse(target.escalationId).success) return ephemeral(`No escalation ${target.escalationId.slice(0, 200)}.`);
       const updateId = `slack:${person}:${action.action_ts ?? ''}:${action.action_id}`;
       try {
         if (action.action_id === decisionActionIds.acknowledge) {
