@@ -33,8 +33,12 @@ export interface ActivityDependencies {
   metrics?: EscalatorMetrics;
 }
 
+/** One email of a batch: sent, or why not and whether a retry could help. */
+export type EmailResult = { messageId: string; sent: true } | { messageId: string; sent: false; error: string; final: boolean };
+
 /** The activities the worker registers, bound to their dependencies. */
 export function createActivities(deps: ActivityDependencies) {
+  const emailReviewer = countedEmailer(createReviewerEmailer(deps.mail, deps.email), deps.metrics);
   return {
     /**
      * The policy resolved for one failure at `at` (model, rule, pools, rotations, tiers), recorded
@@ -49,7 +53,27 @@ export function createActivities(deps: ActivityDependencies) {
       return { policyVersion: version, policySource: deps.policy.file, plan, reachable: { slack: !!channels.slack, pagerduty: !!channels.pagerDuty, webhook: !!channels.webhook } };
     },
     routeReviewers: createRouter(deps.store),
-    emailReviewer: countedEmailer(createReviewerEmailer(deps.mail, deps.email), deps.metrics),
+    emailReviewer,
+    /**
+     * Several emails at once, each on its own: one local activity for a whole batch, so a step that
+     * asks three reviewers costs one marker. Never throws; says per email whether it went out, and
+     * whether a failure is final (the address refused) or worth the retried activity.
+     */
+    async emailReviewers(emails: ReviewerEmail[]): Promise<EmailResult[]> {
+      return Promise.all(
+        emails.map(async (email): Promise<EmailResult> => {
+          try {
+            await emailReviewer(email);
+            return { messageId: email.messageId, sent: true };
+          } catch (error) {
+            const final = error instanceof ApplicationFailure && error.nonRetryable === true;
+            // Caught here, so the SDK's own "Activity failed" line never comes: say it.
+            log.warn('email failed', { reviewer: email.reviewer.id, messageId: email.messageId, final, error: { type: error instanceof ApplicationFailure ? error.type : (error as Error).name, message: (error as Error).message } });
+            return { messageId: email.messageId, sent: false, error: error instanceof Error ? error.message : String(error), final };
+          }
+        }),
+      );
+    },
     requestRollback,
     /** Posts a Slack decision request (de-duplicated by its key across retries). */
     async postSlack(request: SlackDecisionRequest): Promise<SlackPosted> {

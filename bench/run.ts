@@ -30,7 +30,8 @@ import { bareWorkflow, finishUpdate, sleepWorkflow } from './workflows.js';
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
   options: {
-    count: { type: 'string', default: '200' },
+    count: { type: 'string', default: '300' },
+    rounds: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '20' },
     rate: { type: 'string', default: '5' },
     'load-seconds': { type: 'string', default: '30' },
@@ -41,10 +42,13 @@ const { values: args } = parseArgs({
     'open-timeout': { type: 'string' },
     // SQLite's synchronous pragma for the dev server's file: full (SQLite's default) or normal.
     'sqlite-synchronous': { type: 'string', default: 'full' },
+    // Writes V8 CPU profiles of the Escalator worker (main and workflow threads) into this directory.
+    'profile-worker': { type: 'string' },
   },
 });
 const settings = {
   count: Number(args.count),
+  rounds: Number(args.rounds),
   concurrency: Number(args.concurrency),
   rate: Number(args.rate),
   loadSeconds: Number(args['load-seconds']),
@@ -114,6 +118,28 @@ async function rssOf(pid: number): Promise<number> {
   }
 }
 
+/** CPU seconds a process has used so far (user + system, all threads), from /proc (Linux); 0 where there is none. */
+async function cpuSecondsOf(pid: number): Promise<number> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th of those, in clock ticks (100/s).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds used by each process of the run while `work` ran. */
+async function cpuDuring(pids: Record<string, number>, work: () => Promise<void>): Promise<Record<string, number>> {
+  const before = Object.fromEntries(await Promise.all(Object.entries(pids).map(async ([name, pid]) => [name, await cpuSecondsOf(pid)] as const)));
+  const selfBefore = process.cpuUsage();
+  await work();
+  const self = process.cpuUsage(selfBefore);
+  const after = await Promise.all(Object.entries(pids).map(async ([name, pid]) => [name, (await cpuSecondsOf(pid)) - before[name]!] as const));
+  return { ...Object.fromEntries(after), 'bench (client, shim, SMTP sink)': (self.user + self.system) / 1e6 };
+}
+
 /** The worker's effective settings, from its "worker started" log line. */
 function startedLine(worker: WorkerProcess): Record<string, unknown> {
   const line = worker.output().split('\n').find((l) => l.includes('"msg":"worker started"'));
@@ -144,7 +170,7 @@ async function main(): Promise<void> {
     ESCALATOR_LOG_LEVEL: 'INFO',
     ESCALATOR_SDK_METRICS_ADDRESS: '',
     ESCALATOR_WORKER_HTTP_ADDRESS: '',
-  }).catch((error: unknown) => {
+  }, 'worker/main.ts', args['profile-worker'] ? ['--cpu-prof', `--cpu-prof-dir=${args['profile-worker']}`] : []).catch((error: unknown) => {
     throw new Error(`the Escalator worker did not start: ${error instanceof Error ? error.message : String(error)}`);
   });
   const bareWorker = await startWorkerProcess({ TEMPORAL_ADDRESS: server.address, BENCH_TASK_QUEUE: bareTaskQueue }, join(benchDir, 'bare-worker.ts'));
@@ -187,25 +213,59 @@ async function main(): Promise<void> {
   try {
     // 1. Throughput: whole escalations (raise, first mail, two approvals over HTTP, outcome) against the bare workflow.
     progress(`1/5 throughput: ${settings.count} escalations, ${settings.concurrency} in flight`);
-    let started = performance.now();
-    await inPool(settings.count, settings.concurrency, async () => {
+    // Warm-up, not measured: both workers' code paths JIT-compiled and their connections busy once.
+    await inPool(20, 10, async () => {
       const escalationId = await raise('performance');
       await mail.firstMail(escalationId);
       await decideOverHttp(escalationId, 'alice');
       await decideOverHttp(escalationId, 'bob');
-      const outcome = await escalator.outcome(escalationId);
-      if (outcome.outcome !== 'passed') throw new Error(`${escalationId} ended ${outcome.outcome}, expected passed`);
-    });
-    const escalationsPerSecond = settings.count / ((performance.now() - started) / 1000);
-    progress(`   ${escalationsPerSecond.toFixed(1)} escalations/s; now ${settings.count} bare workflows`);
-    started = performance.now();
-    await inPool(settings.count, settings.concurrency, async () => {
+      await escalator.outcome(escalationId);
       const handle = await client.workflow.start(bareWorkflow, { taskQueue: bareTaskQueue, workflowId: `bare-${randomUUID()}` });
       await handle.executeUpdate(finishUpdate);
       await handle.result();
     });
-    const bareWorkflowsPerSecond = settings.count / ((performance.now() - started) / 1000);
-    progress(`   ${bareWorkflowsPerSecond.toFixed(1)} bare workflows/s`);
+    const pids = { 'Temporal dev server': server.pid, 'Escalator worker': workerPid, 'bare worker': bareWorker.child.pid! };
+    // Alternating rounds, so that a slow spell of the machine falls on both sides of the ratio.
+    const perRound = Math.ceil(settings.count / settings.rounds);
+    let escalationSeconds = 0;
+    let bareSeconds = 0;
+    const escalationCpu: Record<string, number> = {};
+    const bareCpu: Record<string, number> = {};
+    const addTo = (sum: Record<string, number>, add: Record<string, number>) => Object.entries(add).forEach(([name, value]) => (sum[name] = (sum[name] ?? 0) + value));
+    for (let round = 0; round < settings.rounds; round++) {
+      let started = performance.now();
+      addTo(
+        escalationCpu,
+        await cpuDuring(pids, () =>
+          inPool(perRound, settings.concurrency, async () => {
+            const escalationId = await raise('performance');
+            await mail.firstMail(escalationId);
+            await decideOverHttp(escalationId, 'alice');
+            await decideOverHttp(escalationId, 'bob');
+            const outcome = await escalator.outcome(escalationId);
+            if (outcome.outcome !== 'passed') throw new Error(`${escalationId} ended ${outcome.outcome}, expected passed`);
+          }).then(() => undefined),
+        ),
+      );
+      escalationSeconds += (performance.now() - started) / 1000;
+      started = performance.now();
+      addTo(
+        bareCpu,
+        await cpuDuring(pids, () =>
+          inPool(perRound, settings.concurrency, async () => {
+            const handle = await client.workflow.start(bareWorkflow, { taskQueue: bareTaskQueue, workflowId: `bare-${randomUUID()}` });
+            await handle.executeUpdate(finishUpdate);
+            await handle.result();
+          }).then(() => undefined),
+        ),
+      );
+      bareSeconds += (performance.now() - started) / 1000;
+      progress(`   round ${round + 1}/${settings.rounds}: ${perRound} escalations and ${perRound} bare workflows`);
+    }
+    const escalationsPerSecond = (perRound * settings.rounds) / escalationSeconds;
+    const bareWorkflowsPerSecond = (perRound * settings.rounds) / bareSeconds;
+    progress(`   ${escalationsPerSecond.toFixed(1)} escalations/s, CPU s ${JSON.stringify(escalationCpu)}`);
+    progress(`   ${bareWorkflowsPerSecond.toFixed(1)} bare workflows/s, CPU s ${JSON.stringify(bareCpu)}`);
 
     // 2. Raised → first notification accepted by SMTP, at a steady offered load.
     const offered = Math.round(settings.rate * settings.loadSeconds);
@@ -258,7 +318,7 @@ async function main(): Promise<void> {
     progress(`5/5 scale: ${settings.open} escalations open at once, deadline ${settings.openTimeoutSeconds} s`);
     const rssBeforeScale = await rssOf(workerPid);
     rssMax = rssBeforeScale;
-    started = performance.now();
+    const started = performance.now();
     const openIds = await inPool(settings.open, 50, async (i) => {
       if (i > 0 && i % 1000 === 0) progress(`   ${i} started`);
       return raise('scale');
@@ -287,7 +347,7 @@ async function main(): Promise<void> {
         maxConcurrentActivityTaskExecutions: workerSettings.maxConcurrentActivityTaskExecutions,
         maxConcurrentLocalActivityExecutions: workerSettings.maxConcurrentLocalActivityExecutions,
       },
-      throughput: { escalationsPerSecond, bareWorkflowsPerSecond, ratio: escalationsPerSecond / bareWorkflowsPerSecond },
+      throughput: { escalationsPerSecond, bareWorkflowsPerSecond, ratio: escalationsPerSecond / bareWorkflowsPerSecond, cpuSeconds: { escalations: escalationCpu, bare: bareCpu } },
       notifyLatencyMs: notifyLatency,
       decisionLatencyMs: { http: summary(httpMs), direct: summary(directMs) },
       timerLatenessMs: { escalationDeadline: summary(defined(deadlineLate)), bareSleep: summary(sleepLate), missing: deadlineLate.length - defined(deadlineLate).length },

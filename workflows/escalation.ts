@@ -1,6 +1,6 @@
 import * as wf from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
-import type { EmailPurpose } from '../activities/types.js';
+import type { EmailPurpose, ReviewerEmail } from '../activities/types.js';
 import {
   type AcknowledgeRequest,
   type BreakGlassRequest,
@@ -54,12 +54,14 @@ const emailOptions: wf.ActivityOptions = {
 };
 const { emailReviewer } = wf.proxyActivities<Activities>(emailOptions);
 
-// The first attempt of each email runs as a local activity: a marker in history instead of an
-// activity task's three events and the workflow task its completion wakes, which is most of what an
-// escalation costs the server beyond a bare workflow. It gets one short try; a relay that refuses or
-// hangs hands the email to the retried activity above, so an outage holds the workflow task (and the
-// decisions and deadlines it would carry) for at most those seconds.
-const { emailReviewer: emailReviewerOnce } = wf.proxyLocalActivities<Activities>({ startToCloseTimeout: '3 seconds', retry: { maximumAttempts: 1 } });
+// The first attempt of the emails a step sends runs as one local activity for all of them: a marker
+// in history instead of an activity task's three events per email and the workflow tasks their
+// completions wake, which is most of what an escalation costs beyond a bare workflow. It gets one
+// short try; an email the relay refuses or that hangs goes on to the retried activity above, so an
+// outage holds the workflow task (and the decisions and deadlines it would carry) for at most those
+// seconds.
+const emailBatchOptions: wf.LocalActivityOptions = { startToCloseTimeout: '3 seconds', retry: { maximumAttempts: 1 } };
+const { emailReviewers } = wf.proxyLocalActivities<Activities>(emailBatchOptions);
 
 // A rollback endpoint is retried with the same Idempotency-Key; 4xx answers are final.
 // Slack has no idempotency key; the activity looks for its own earlier post, so attempts are bounded
@@ -136,28 +138,34 @@ export async function escalateGateFailure(input: EscalationInput): Promise<Escal
   if (!run.rollbackHandedOff) run.pageUpdate('resolve');
   run.refreshSlack();
   const outcome = run.outcome!;
-  await run.flushEvents();
+  // The outcome, recorded below with the whole timeline, stores what is left: one local activity, not two.
+  await run.flushEvents({ store: !run.versions.batchedLocalEmails });
   await run.settleBackground();
   // Slack posts that finished only now get their final word too.
   run.refreshSlack();
   await run.settleBackground();
-  await recordOutcome(outcome);
+  await recordOutcome(run.versions.batchedLocalEmails ? { ...outcome, timeline: run.view().timeline } : outcome);
   await wf.condition(wf.allHandlersFinished);
   return outcome;
 }
 
 /**
- * Changes to the workflow's commands since the first recorded histories, each behind a patch. Asked
- * once, first thing: a patch asked after a local activity can land in a later workflow task than the
- * one that asks for it on replay (the activity's marker resolves earlier there), and then replays as
+ * Changes to the workflow's commands since the first recorded histories, behind one patch (each
+ * patch costs a marker and an upsert of TemporalChangeVersion in every new history). Asked once,
+ * first thing: a patch asked after a local activity can land in a later workflow task than the one
+ * that asks for it on replay (the activity's marker resolves earlier there), and then replays as
  * unpatched.
  */
 function workflowVersions() {
+  const faultHandling = wf.patched('fault-handling-1');
   return {
     /** A rollback that keeps failing is handed to the rollback owners by email. */
-    rollbackToPeople: wf.patched('rollback-failure-to-people'),
-    /** Each email's first attempt runs as a local activity. */
-    emailFirstAttemptLocal: wf.patched('email-first-attempt-local'),
+    rollbackToPeople: faultHandling,
+    /**
+     * The first attempt of a step's emails runs as one local activity, and the end records the
+     * outcome without a separate write of the last timeline entries.
+     */
+    batchedLocalEmails: faultHandling,
   };
 }
 
@@ -619,7 +627,7 @@ class EscalationRun implements ModeHost {
 
   /** Emails everyone queued since the last call; in quiet hours only the primary on-call is paged. */
   sendNotifications(): Promise<unknown> {
-    const sent: Promise<void>[] = [];
+    const emails: Array<{ email: ReviewerEmail; summary: string }> = [];
     const batches = this.pending;
     this.pending = [];
     for (const batch of batches) {
@@ -634,18 +642,47 @@ class EscalationRun implements ModeHost {
         // The on-call is the one paged, so they may decide for the held reviewers until then.
         if (!this.awaited().includes(quiet.onCall)) this.quietDelegates.add(quiet.onCall);
       }
-      for (const reviewerId of reviewers) sent.push(this.email(reviewerId, batch));
+      for (const reviewerId of reviewers) {
+        const email = this.email(reviewerId, batch);
+        if (email) emails.push(email);
+      }
     }
-    return Promise.all(sent);
+    if (!emails.length) return Promise.resolve();
+    // Emails went out as ordinary activities only before the local first attempt; old histories replay that way.
+    if (!this.versions.batchedLocalEmails) return Promise.all(emails.map(({ email, summary }) => this.logged(email, emailReviewer.executeWithOptions({ ...emailOptions, summary }, [email]))));
+    const retried = ({ email, summary }: (typeof emails)[number]) => this.logged(email, emailReviewer.executeWithOptions({ ...emailOptions, summary }, [email]));
+    const summary = emails.length === 1 ? emails[0]!.summary : `email ${emails.map(({ email }) => email.reviewer.id).join(', ')}`;
+    return emailReviewers.executeWithOptions({ ...emailBatchOptions, summary }, [emails.map(({ email }) => email)]).then(
+      (results) =>
+        Promise.all(
+          emails.map((entry, i) => {
+            const result = results[i];
+            if (result?.sent) return this.logged(entry.email, Promise.resolve());
+            if (result && result.final) return this.logged(entry.email, Promise.reject(new Error(result.error)));
+            return retried(entry);
+          }),
+        ),
+      // The batch as a whole failed (timed out on a hanging relay): every email goes on to the retried activity.
+      () => Promise.all(emails.map(retried)),
+    );
+  }
+
+  /** Logs how an email ended up: notified, or the failure that stopped it. */
+  private logged(email: ReviewerEmail, sending: Promise<unknown>): Promise<void> {
+    return sending.then(
+      () => this.log({ event: 'notified', reviewer: email.reviewer.id, channel: 'email', messageId: email.messageId, step: email.step }),
+      (error: unknown) => this.log({ event: 'notification-failed', reviewer: email.reviewer.id, channel: 'email', error: failureMessage(error), step: email.step }),
+    );
   }
 
   /** Writes the timeline entries not yet in the outcome store; the store skips what a retry repeats. */
-  async flushEvents(): Promise<void> {
+  async flushEvents({ store }: { store: boolean } = { store: true }): Promise<void> {
     if (this.storedEvents >= this.timeline.length) return;
     const fromSeq = this.storedEvents;
     const entries = this.timeline.slice(fromSeq);
     this.storedEvents = this.timeline.length;
     this.webhook(fromSeq, entries);
+    if (!store) return;
     try {
       await recordEvents({
         escalationId: this.escalationId,
@@ -840,10 +877,11 @@ class EscalationRun implements ModeHost {
     await Promise.all(this.background);
   }
 
-  private email(reviewerId: string, { purpose, override, rollback }: EmailExtras): Promise<void> {
+  /** The email for one reviewer, or none where their channels leave email out; posts to Slack on the way. */
+  private email(reviewerId: string, { purpose, override, rollback }: EmailExtras): { email: ReviewerEmail; summary: string } | undefined {
     const plan = this.plan!;
     const reviewer = plan.people[reviewerId];
-    if (!reviewer) return Promise.resolve();
+    if (!reviewer) return undefined;
     const view = this.view();
     // The severity's channels, narrowed to the person's (or their roles') own.
     const allowed = (plan.channels?.use ?? ['email']).filter((channel) => !reviewer.channels || reviewer.channels.includes(channel));
@@ -851,11 +889,11 @@ class EscalationRun implements ModeHost {
     const channels = allowed.length ? allowed : ['email'];
     // What is not a decision request (an override to review, a rollback to do by hand) goes by email, always.
     if (channels.includes('slack') && this.reachable.slack && reviewer.slack && asksForDecision(purpose)) this.slack(reviewerId, reviewer.slack, purpose, view);
-    if (!channels.includes('email') && asksForDecision(purpose)) return Promise.resolve();
+    if (!channels.includes('email') && asksForDecision(purpose)) return undefined;
     const step = view.step ?? 0;
     const messageId = `<${this.escalationId}.step${step + 1}.n${++this.notificationCount}@escalator>`;
     const summary = `email ${reviewerId} (${purpose === 'decide' ? `step ${step + 1}` : purpose})`;
-    const email: Parameters<Activities['emailReviewer']>[0] = {
+    const email: ReviewerEmail = {
       escalationId: this.escalationId,
       messageId,
       purpose,
@@ -871,25 +909,8 @@ class EscalationRun implements ModeHost {
       ...(rollback ? { rollback } : {}),
       failure: this.failure,
     };
-    const retried = () => emailReviewer.executeWithOptions({ ...emailOptions, summary }, [email]);
-    // Emails went out as ordinary activities only before the local first attempt; old histories replay that way.
-    const sent = this.versions.emailFirstAttemptLocal
-      ? emailReviewerOnce.executeWithOptions({ startToCloseTimeout: '3 seconds', retry: { maximumAttempts: 1 }, summary }, [email]).catch((error: unknown) => {
-          if (isFinal(error)) throw error;
-          return retried();
-        })
-      : retried();
-    return sent.then(
-      () => this.log({ event: 'notified', reviewer: reviewerId, channel: 'email', messageId, step }),
-      (error: unknown) => this.log({ event: 'notification-failed', reviewer: reviewerId, channel: 'email', error: failureMessage(error), step }),
-    );
+    return { email, summary };
   }
-}
-
-/** A refusal no retry can change (the address itself is refused). */
-function isFinal(error: unknown): boolean {
-  const cause = error instanceof wf.ActivityFailure ? error.cause : error;
-  return cause instanceof wf.ApplicationFailure && (cause.nonRetryable || cause.type === 'InvalidRecipient');
 }
 
 /** Why an email goes out, and what it carries beyond the escalation itself. */

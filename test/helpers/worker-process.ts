@@ -7,9 +7,12 @@ export interface WorkerProcess {
   kill(signal: NodeJS.Signals): Promise<number | null>;
 }
 
-/** `script`: another worker entry point that also logs `"msg":"worker started"` once it polls (the benchmark's baseline). */
-export async function startWorkerProcess(environment: Record<string, string>, script = 'worker/main.ts'): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+/**
+ * `script`: another worker entry point that also logs `"msg":"worker started"` once it polls (the
+ * benchmark's baseline); `nodeArgs`: options for Node itself (the benchmark's `--cpu-prof`).
+ */
+export async function startWorkerProcess(environment: Record<string, string>, script = 'worker/main.ts', nodeArgs: string[] = []): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
     // Tests run several workers at once: no fixed metrics or health ports unless a test asks for them.
     env: { ...process.env, ESCALATOR_SDK_METRICS_ADDRESS: '', ESCALATOR_WORKER_HTTP_ADDRESS: '127.0.0.1:0', ...environment },
     stdio: ['ignore', 'pipe', 'pipe'],
