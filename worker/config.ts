@@ -40,6 +40,8 @@ const environmentSchema = z.object({
   ESCALATOR_TASK_QUEUE: z.string().min(1).default('escalator'),
   ESCALATOR_POLICY_FILE: z.string().min(1).default('policies/example.yaml'),
   ESCALATOR_SMTP_URL: z.url({ protocol: /^smtps?$/ }).default('smtp://127.0.0.1:1025'),
+  /** Keep up to 5 SMTP connections open and reuse them, instead of one connection per email. */
+  ESCALATOR_SMTP_POOL: z.stringbool().default(true),
   ESCALATOR_MAIL_FROM: z.string().min(3).default('Escalator <escalator@localhost>'),
   ESCALATOR_PUBLIC_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080'),
   /** Slack: a bot token posts decision requests with buttons and keeps them current; unset: no Slack. */

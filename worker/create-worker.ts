@@ -32,17 +32,18 @@ export interface EscalatorWorkerOptions {
 /**
  * Builds a worker for the escalation task queue. The policy file is read and validated here, so a
  * bad policy stops start-up with its file, path and problem; the outcome store is opened and migrated.
- * Close `store` after the worker stopped. Pass `workflowBundle` to reuse a
+ * Call `close()` after the worker stopped: it closes the outcome store and the SMTP connections. Pass `workflowBundle` to reuse a
  * pre-built bundle (tests build one per run).
  */
 export async function createEscalatorWorker(
   config: WorkerConfig,
   options: EscalatorWorkerOptions = {},
-): Promise<{ worker: Worker; connection: NativeConnection; ownsConnection: boolean; store: OutcomeStore; metrics: EscalatorMetrics }> {
+): Promise<{ worker: Worker; connection: NativeConnection; ownsConnection: boolean; store: OutcomeStore; metrics: EscalatorMetrics; close(): Promise<void> }> {
   const policy = options.policy ?? new PolicySource(config.ESCALATOR_POLICY_FILE);
   const store = await openOutcomeStore({ sqliteFile: config.ESCALATOR_OUTCOMES_FILE, ...(config.ESCALATOR_OUTCOMES_DATABASE_URL ? { databaseUrl: config.ESCALATOR_OUTCOMES_DATABASE_URL } : {}) });
   await store.migrate();
-  const mail = nodemailer.createTransport(config.ESCALATOR_SMTP_URL);
+  // Pooled: an escalation's emails go out over open connections, without a TCP and SMTP handshake each.
+  const mail = nodemailer.createTransport({ url: config.ESCALATOR_SMTP_URL, pool: config.ESCALATOR_SMTP_POOL });
   const metrics = options.metrics ?? createEscalatorMetrics();
   const activities = createActivities({
     policy,
@@ -82,7 +83,11 @@ export async function createEscalatorWorker(
       maxConcurrentLocalActivityExecutions: config.ESCALATOR_MAX_CONCURRENT_LOCAL_ACTIVITIES,
     }),
   });
-  return { worker, connection, ownsConnection: options.connection === undefined, store, metrics };
+  const close = async () => {
+    mail.close();
+    await store.close();
+  };
+  return { worker, connection, ownsConnection: options.connection === undefined, store, metrics, close };
 }
 
 /** The settings that were given, so the SDK's defaults apply to the others. */

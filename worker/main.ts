@@ -50,7 +50,7 @@ async function main(): Promise<void> {
       await created.worker.run();
     } finally {
       await created.connection.close();
-      await created.store.close();
+      await created.close();
     }
   } finally {
     await tracing?.shutdown();

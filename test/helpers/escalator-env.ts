@@ -51,7 +51,7 @@ export async function startEscalator(policyYaml: string, options: { databaseUrl?
     ...options.environment,
   });
   const nativeConnection = await NativeConnection.connect({ address });
-  const { worker, store } = await createEscalatorWorker(config, { connection: nativeConnection, workflowBundle: { codePath: inject('workflowBundlePath') } });
+  const { worker, store, close: closeWorker } = await createEscalatorWorker(config, { connection: nativeConnection, workflowBundle: { codePath: inject('workflowBundlePath') } });
   const running = worker.run();
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
@@ -66,7 +66,7 @@ export async function startEscalator(policyYaml: string, options: { databaseUrl?
     store,
     async close() {
       await stopWorker(worker, running);
-      await store.close();
+      await closeWorker();
       await nativeConnection.close();
       await connection.close();
       await smtp.close();
