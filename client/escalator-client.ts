@@ -167,6 +167,12 @@ export class EscalatorClient {
       }));
   }
 
+  /** The state and, while it runs, what is being retried for it: the answer of GET /v1/escalations/:id. */
+  async statusWithRetries(escalationId: string): Promise<EscalationView & { retrying: RetryingAction[] }> {
+    const view = await this.status(escalationId);
+    return { ...view, retrying: view.status === 'ended' ? [] : await this.retrying(escalationId) };
+  }
+
   /** Waits for the escalation's single outcome. */
   async outcome(escalationId: string): Promise<EscalationOutcome> {
     return this.handle(escalationId).result();

@@ -167,3 +167,18 @@ export const escalationViewSchema = z
     outcome: escalationOutcomeSchema.nullable(),
   })
   .strict();
+
+/** A side effect the server is retrying for an escalation (see EscalatorClient.retrying). */
+export const retryingActionSchema = z
+  .object({
+    action: z.string().describe('The activity: emailReviewer, requestRollback, postSlack, page, sendWebhook, …'),
+    attempt: z.number().int().min(1).describe('The attempt running or due next'),
+    lastError: z.string().nullable().describe('Why the last attempt failed, naming whose email or which endpoint'),
+    nextAttemptAt: timestamp.nullable().describe('When the next attempt starts; null while one runs'),
+  })
+  .strict();
+
+/** GET /v1/escalations/:id: the state, and what is being retried for it right now. */
+export const escalationStatusSchema = escalationViewSchema
+  .extend({ retrying: z.array(retryingActionSchema).describe('Side effects failing and being retried (an email while the relay is down, a rollback answering 500); empty once ended') })
+  .strict();

@@ -221,6 +221,8 @@ gates:
         },
         { timeout: 15_000, interval: 250 },
       );
+      // The same, as GET /v1/escalations/:id and `escalator status` give it: the state with its retries.
+      expect((await escalator.statusWithRetries(escalationId)).retrying).toEqual(expect.arrayContaining([expect.objectContaining({ action: 'emailReviewer', lastError: expect.stringContaining('alice@example.com') })]));
       // One `failed` sample per failed attempt; the email is never counted as sent.
       const metricsUrl = `http://127.0.0.1:${httpPort}/metrics`;
       await expect.poll(async () => sampleOf(await scrape(metricsUrl), 'escalator_notifications_total', { channel: 'email', result: 'failed' }), { timeout: 15_000 }).toBeGreaterThanOrEqual(2);

@@ -13,7 +13,7 @@ const actionSecret = 'test-action-secret-0123456789abcdef-xyz';
 const slackSecret = 'slack-signing-secret-0123456789';
 import { openApiDocument, type OpenApiOperation, type OpenApiResponse, responseSchemas } from '../client/shim/openapi.js';
 import { TokenRegistry } from '../client/shim/tokens.js';
-import { errorBodySchema, escalationViewSchema } from '../domain/api-responses.js';
+import { errorBodySchema, escalationStatusSchema, type escalationViewSchema } from '../domain/api-responses.js';
 import type { EscalationView } from '../domain/escalation.js';
 import { startEscalator, type EscalatorEnv } from './helpers/escalator-env.js';
 import { gateFailure } from './helpers/gate-failure.js';
@@ -309,8 +309,8 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
     const escalationId = await raised();
     const read = await answer('getEscalation', { id: escalationId }, { token: tokens.carol });
     expect(read.status).toBe(200);
-    const view = escalationViewSchema.parse(read.json);
-    expect(view).toMatchObject({ escalationId, status: 'waiting', awaitedReviewers: ['alice'] });
+    const view = escalationStatusSchema.parse(read.json);
+    expect(view).toMatchObject({ escalationId, status: 'waiting', awaitedReviewers: ['alice'], retrying: [] });
     expect(view.timeline.length).toBeGreaterThan(0);
 
     const longestKey = `${'k'.repeat(180)}/${'x'.repeat(19)}`;

@@ -130,7 +130,7 @@ export function buildShim(options: ShimOptions): FastifyInstance {
       return reply.code(result.started ? 201 : 200).send(result);
     });
 
-    api.get('/v1/escalations/:id', async (request) => options.escalator.status(escalationIdOf(request)));
+    api.get('/v1/escalations/:id', async (request) => options.escalator.statusWithRetries(escalationIdOf(request)));
 
     api.post('/v1/escalations/:id/decisions', async (request) => {
       const identity = requireScope(request, 'decide');

@@ -17,11 +17,8 @@ export function registerStatus(program: Command): void {
   withConnectionOptions(command);
   command.action(async (escalationId: string, flags: StatusFlags) => {
     const settings = connectionSettingsFrom(process.env, flags);
-    const { view, retrying } = await withEscalator(settings, async ({ escalator }) => {
-      const view = await escalator.status(escalationId);
-      return { view, retrying: view.outcome ? [] : await escalator.retrying(escalationId) };
-    });
-    if (flags.json) return printJson(view);
-    printLine(renderEscalation(view, { timelineEntries: flags.timeline, now: new Date(), retrying }));
+    const status = await withEscalator(settings, ({ escalator }) => escalator.statusWithRetries(escalationId));
+    if (flags.json) return printJson(status);
+    printLine(renderEscalation(status, { timelineEntries: flags.timeline, now: new Date(), retrying: status.retrying }));
   });
 }
