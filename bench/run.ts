@@ -210,19 +210,29 @@ async function main(): Promise<void> {
     return performance.now() - started;
   };
 
+  /** One escalation of the throughput measure: raised, first mail, two approvals over HTTP, passed. */
+  const wholeEscalation = async (): Promise<void> => {
+    const escalationId = await raise('performance');
+    await mail.firstMail(escalationId);
+    await decideOverHttp(escalationId, 'alice');
+    await decideOverHttp(escalationId, 'bob');
+    const outcome = await escalator.outcome(escalationId);
+    if (outcome.outcome !== 'passed') throw new Error(`${escalationId} ended ${outcome.outcome}, expected passed`);
+  };
+  /** Its baseline: a workflow with one activity and one update. */
+  const wholeBareWorkflow = async (): Promise<void> => {
+    const handle = await client.workflow.start(bareWorkflow, { taskQueue: bareTaskQueue, workflowId: `bare-${randomUUID()}` });
+    await handle.executeUpdate(finishUpdate);
+    await handle.result();
+  };
+
   try {
     // 1. Throughput: whole escalations (raise, first mail, two approvals over HTTP, outcome) against the bare workflow.
     progress(`1/5 throughput: ${settings.count} escalations, ${settings.concurrency} in flight`);
     // Warm-up, not measured: both workers' code paths JIT-compiled and their connections busy once.
     await inPool(20, 10, async () => {
-      const escalationId = await raise('performance');
-      await mail.firstMail(escalationId);
-      await decideOverHttp(escalationId, 'alice');
-      await decideOverHttp(escalationId, 'bob');
-      await escalator.outcome(escalationId);
-      const handle = await client.workflow.start(bareWorkflow, { taskQueue: bareTaskQueue, workflowId: `bare-${randomUUID()}` });
-      await handle.executeUpdate(finishUpdate);
-      await handle.result();
+      await wholeEscalation();
+      await wholeBareWorkflow();
     });
     const pids = { 'Temporal dev server': server.pid, 'Escalator worker': workerPid, 'bare worker': bareWorker.child.pid! };
     // Alternating rounds, so that a slow spell of the machine falls on both sides of the ratio.
@@ -237,14 +247,7 @@ async function main(): Promise<void> {
       addTo(
         escalationCpu,
         await cpuDuring(pids, () =>
-          inPool(perRound, settings.concurrency, async () => {
-            const escalationId = await raise('performance');
-            await mail.firstMail(escalationId);
-            await decideOverHttp(escalationId, 'alice');
-            await decideOverHttp(escalationId, 'bob');
-            const outcome = await escalator.outcome(escalationId);
-            if (outcome.outcome !== 'passed') throw new Error(`${escalationId} ended ${outcome.outcome}, expected passed`);
-          }).then(() => undefined),
+          inPool(perRound, settings.concurrency, wholeEscalation).then(() => undefined),
         ),
       );
       escalationSeconds += (performance.now() - started) / 1000;
@@ -252,11 +255,7 @@ async function main(): Promise<void> {
       addTo(
         bareCpu,
         await cpuDuring(pids, () =>
-          inPool(perRound, settings.concurrency, async () => {
-            const handle = await client.workflow.start(bareWorkflow, { taskQueue: bareTaskQueue, workflowId: `bare-${randomUUID()}` });
-            await handle.executeUpdate(finishUpdate);
-            await handle.result();
-          }).then(() => undefined),
+          inPool(perRound, settings.concurrency, wholeBareWorkflow).then(() => undefined),
         ),
       );
       bareSeconds += (performance.now() - started) / 1000;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Client, ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { optionalTsToDate } from '@temporalio/common/lib/time.js';
 import {
   type AcknowledgeRequest,
   type BreakGlassRequest,
@@ -27,11 +28,6 @@ export interface RetryingAction {
   lastError: string | null;
   /** When the next attempt starts (ISO 8601), or null while an attempt runs. */
   nextAttemptAt: string | null;
-}
-
-function timestampText(timestamp: { seconds?: unknown; nanos?: number | null } | null | undefined): string | null {
-  if (!timestamp?.seconds) return null;
-  return new Date(Number(timestamp.seconds) * 1000 + Math.floor((timestamp.nanos ?? 0) / 1e6)).toISOString();
 }
 
 export interface RaiseResult {
@@ -163,7 +159,7 @@ export class EscalatorClient {
         action: activity.activityType?.name ?? 'unknown',
         attempt: activity.attempt ?? 1,
         lastError: activity.lastFailure?.message ?? null,
-        nextAttemptAt: timestampText(activity.nextAttemptScheduleTime),
+        nextAttemptAt: optionalTsToDate(activity.nextAttemptScheduleTime)?.toISOString() ?? null,
       }));
   }
 

@@ -31,6 +31,7 @@ import { startEscalator, type EscalatorEnv } from './helpers/escalator-env.js';
 import { gateFailure } from './helpers/gate-failure.js';
 import { parallelPolicy } from './helpers/parallel-policy.js';
 import { sequentialPolicy } from './helpers/policies.js';
+import { registeredRoutes } from './helpers/fastify-routes.js';
 
 // Bad input must be refused at the edge: never a 5xx, always the documented error shape, and never
 // a change to an escalation. The shim half throws generated requests at every route of a real shim
@@ -836,19 +837,6 @@ describe('the HTTP shim under bad input', () => {
   });
 });
 
-/** Every method and path Fastify routes, from its route tree; the HEAD routes Fastify adds to each GET are left out. */
-function registeredRoutes(app: FastifyInstance): string[] {
-  const found: string[] = [];
-  const prefixes: string[] = [];
-  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
-    const match = /^((?:│ {3}| {4})*)[├└]── (\S+)(?: \(([^)]*)\))?$/.exec(line);
-    if (!match) continue;
-    prefixes.length = match[1]!.length / 4;
-    prefixes.push(match[2]!);
-    for (const method of match[3]?.split(', ') ?? []) if (method !== 'HEAD') found.push(`${method} ${prefixes.join('').replace(/:(\w+)/g, '{$1}')}`);
-  }
-  return found.sort();
-}
 
 function streamOf(bytes: number): ReadableStream<Uint8Array> {
   const chunk = new TextEncoder().encode('x'.repeat(65_536));

@@ -17,6 +17,7 @@ import { errorBodySchema, escalationStatusSchema, type escalationViewSchema } fr
 import type { EscalationView } from '../domain/escalation.js';
 import { startEscalator, type EscalatorEnv } from './helpers/escalator-env.js';
 import { gateFailure } from './helpers/gate-failure.js';
+import { registeredRoutes } from './helpers/fastify-routes.js';
 
 const tokens = {
   ci: 'ci-token-0123456789abcdef',
@@ -78,19 +79,6 @@ function refsIn(node: unknown): string[] {
   return Object.entries(node).flatMap(([key, value]) => (key === '$ref' && typeof value === 'string' ? [value] : refsIn(value)));
 }
 
-/** Every method and path Fastify routes, from its route tree; the HEAD routes Fastify adds to each GET are left out. */
-function registeredRoutes(app: FastifyInstance): string[] {
-  const routes: string[] = [];
-  const prefixes: string[] = [];
-  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
-    const match = /^((?:│ {3}| {4})*)[├└]── (\S+)(?: \(([^)]*)\))?$/.exec(line);
-    if (!match) continue;
-    prefixes.length = match[1]!.length / 4;
-    prefixes.push(match[2]!);
-    for (const method of match[3]?.split(', ') ?? []) if (method !== 'HEAD') routes.push(`${method} ${prefixes.join('').replace(/:(\w+)/g, '{$1}')}`);
-  }
-  return routes.sort();
-}
 
 describe('the OpenAPI document', () => {
   it('is a valid OpenAPI 3.1 document', async () => {

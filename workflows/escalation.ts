@@ -648,9 +648,9 @@ class EscalationRun implements ModeHost {
       }
     }
     if (!emails.length) return Promise.resolve();
-    // Emails went out as ordinary activities only before the local first attempt; old histories replay that way.
-    if (!this.versions.batchedLocalEmails) return Promise.all(emails.map(({ email, summary }) => this.logged(email, emailReviewer.executeWithOptions({ ...emailOptions, summary }, [email]))));
     const retried = ({ email, summary }: (typeof emails)[number]) => this.logged(email, emailReviewer.executeWithOptions({ ...emailOptions, summary }, [email]));
+    // Emails went out as ordinary activities only before the local first attempt; old histories replay that way.
+    if (!this.versions.batchedLocalEmails) return Promise.all(emails.map(retried));
     const summary = emails.length === 1 ? emails[0]!.summary : `email ${emails.map(({ email }) => email.reviewer.id).join(', ')}`;
     return emailReviewers.executeWithOptions({ ...emailBatchOptions, summary }, [emails.map(({ email }) => email)]).then(
       (results) =>
