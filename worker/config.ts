@@ -37,6 +37,11 @@ function parseListenAddress(text: string, ipOnly: boolean): ListenAddress | unde
 const environmentSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /**
+   * How long a worker that cannot reach TEMPORAL_ADDRESS at start-up keeps retrying (backoff from
+   * 500 ms to 10 s) before it exits non-zero, so the parts of a stack can start in any order.
+   */
+  ESCALATOR_TEMPORAL_CONNECT_TIMEOUT: durationSchema.default(5 * 60_000),
   ESCALATOR_TASK_QUEUE: z.string().min(1).default('escalator'),
   ESCALATOR_POLICY_FILE: z.string().min(1).default('policies/example.yaml'),
   ESCALATOR_SMTP_URL: z.url({ protocol: /^smtps?$/ }).default('smtp://127.0.0.1:1025'),

@@ -1,10 +1,12 @@
-import type { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { Logger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { collectDefaultMetrics } from 'prom-client';
 import { createEscalatorMetrics } from '../activities/metrics.js';
 import { PolicySource } from '../activities/policy-source.js';
-import { workerConfigFrom } from './config.js';
+import { type WorkerConfig, workerConfigFrom } from './config.js';
+import { type ConnectRetry, connectWithRetry } from './connect-with-retry.js';
 import { createEscalatorWorker } from './create-worker.js';
-import { startHealthServer, workerReadiness } from './health-server.js';
+import { type Readiness, startHealthServer, workerReadiness } from './health-server.js';
+import { TemporalUnreachableError } from './temporal-unreachable-error.js';
 import { installRuntime, jsonLogger, startTracing } from './telemetry.js';
 
 let runtime: Runtime | undefined;
@@ -20,37 +22,45 @@ async function main(): Promise<void> {
   const metrics = createEscalatorMetrics();
   collectDefaultMetrics({ register: metrics.registry });
 
-  // Up before the worker, so /healthz answers and /readyz says "starting" while the workflows bundle.
+  // Up before the worker, so /healthz answers and /readyz says "starting" (or "waiting for the
+  // Temporal server") while the worker connects and the workflows bundle.
   let worker: Worker | undefined;
   let connection: NativeConnection | undefined;
+  let lastRetry: ConnectRetry | undefined;
+  const readiness = () => (connection || !lastRetry ? workerReadiness(worker, connection) : Promise.resolve(waitingForTemporal(lastRetry)));
   const httpAddress = config.ESCALATOR_WORKER_HTTP_ADDRESS;
   const health = httpAddress
-    ? await startHealthServer({ host: httpAddress.host, port: httpAddress.port, registry: metrics.registry, readiness: () => workerReadiness(worker, connection) }).catch((error: unknown) => {
+    ? await startHealthServer({ host: httpAddress.host, port: httpAddress.port, registry: metrics.registry, readiness }).catch((error: unknown) => {
         throw new Error(`ESCALATOR_WORKER_HTTP_ADDRESS ${httpAddress.text} cannot be bound: ${error instanceof Error ? error.message : String(error)}`);
       })
     : undefined;
   const tracing = startTracing(config);
   try {
-    const created = await createEscalatorWorker(config, { policy, metrics, ...(tracing ? { tracing } : {}) });
-    ({ worker, connection } = created);
-    logger.info('worker started', {
-      taskQueue: config.ESCALATOR_TASK_QUEUE,
-      address: config.TEMPORAL_ADDRESS,
-      policy: config.ESCALATOR_POLICY_FILE,
-      http: health?.url ?? null,
-      sdkMetrics: config.ESCALATOR_SDK_METRICS_ADDRESS ? `http://${config.ESCALATOR_SDK_METRICS_ADDRESS.text}/metrics` : null,
-      tracing: tracing ? config.ESCALATOR_OTEL_EXPORTER : 'off',
-      // The effective tuning, the SDK's defaults included.
-      maxCachedWorkflows: created.worker.options.maxCachedWorkflows,
-      maxConcurrentWorkflowTaskExecutions: created.worker.options.maxConcurrentWorkflowTaskExecutions,
-      maxConcurrentActivityTaskExecutions: created.worker.options.maxConcurrentActivityTaskExecutions,
-      maxConcurrentLocalActivityExecutions: created.worker.options.maxConcurrentLocalActivityExecutions,
-    });
+    connection = await connectToTemporal(config, logger, runtime.options.shutdownSignals, (retry) => (lastRetry = retry));
+    if (!connection) return;
     try {
-      await created.worker.run();
+      const created = await createEscalatorWorker(config, { connection, policy, metrics, ...(tracing ? { tracing } : {}) });
+      worker = created.worker;
+      logger.info('worker started', {
+        taskQueue: config.ESCALATOR_TASK_QUEUE,
+        address: config.TEMPORAL_ADDRESS,
+        policy: config.ESCALATOR_POLICY_FILE,
+        http: health?.url ?? null,
+        sdkMetrics: config.ESCALATOR_SDK_METRICS_ADDRESS ? `http://${config.ESCALATOR_SDK_METRICS_ADDRESS.text}/metrics` : null,
+        tracing: tracing ? config.ESCALATOR_OTEL_EXPORTER : 'off',
+        // The effective tuning, the SDK's defaults included.
+        maxCachedWorkflows: created.worker.options.maxCachedWorkflows,
+        maxConcurrentWorkflowTaskExecutions: created.worker.options.maxConcurrentWorkflowTaskExecutions,
+        maxConcurrentActivityTaskExecutions: created.worker.options.maxConcurrentActivityTaskExecutions,
+        maxConcurrentLocalActivityExecutions: created.worker.options.maxConcurrentLocalActivityExecutions,
+      });
+      try {
+        await created.worker.run();
+      } finally {
+        await created.close();
+      }
     } finally {
-      await created.connection.close();
-      await created.close();
+      await connection.close();
     }
   } finally {
     await tracing?.shutdown();
@@ -58,9 +68,61 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * Connects to TEMPORAL_ADDRESS, waiting up to ESCALATOR_TEMPORAL_CONNECT_TIMEOUT for a server that
+ * is not up yet. Undefined when a shutdown signal ends the wait: stopping then is not a failure.
+ */
+async function connectToTemporal(config: WorkerConfig, logger: Logger, shutdownSignals: NodeJS.Signals[], onRetry: (retry: ConnectRetry) => void): Promise<NativeConnection | undefined> {
+  const address = config.TEMPORAL_ADDRESS;
+  // The Runtime's own handlers stop workers, and there is none yet to stop.
+  const stop = new AbortController();
+  const stopWaiting = () => stop.abort();
+  for (const signal of shutdownSignals) process.on(signal, stopWaiting);
+  try {
+    return await connectWithRetry({
+      address,
+      timeoutMs: config.ESCALATOR_TEMPORAL_CONNECT_TIMEOUT,
+      signal: stop.signal,
+      onRetry(retry) {
+        onRetry(retry);
+        logger.warn('cannot reach the Temporal server yet; retrying', {
+          address,
+          attempt: retry.attempt,
+          error: errorMessage(retry.error),
+          retryInMs: retry.delayMs,
+          giveUpAt: retry.giveUpAt.toISOString(),
+        });
+      },
+    });
+  } catch (error) {
+    if (stop.signal.aborted) {
+      logger.info('stopped while waiting for the Temporal server', { address });
+      return undefined;
+    }
+    if (error instanceof TemporalUnreachableError) throw error;
+    // Not retried (not a Temporal server, TLS, a malformed address): say which setting to look at.
+    throw new Error(`cannot connect to the Temporal server at ${address} (TEMPORAL_ADDRESS): ${errorMessage(error)}`, { cause: error });
+  } finally {
+    for (const signal of shutdownSignals) process.off(signal, stopWaiting);
+  }
+}
+
+function waitingForTemporal(retry: ConnectRetry): Readiness {
+  return {
+    ready: false,
+    worker: 'STARTING',
+    temporal: 'unreachable',
+    reasons: [`waiting for the Temporal server at ${retry.address}: attempt ${retry.attempt} failed (${errorMessage(retry.error)}); retrying until ${retry.giveUpAt.toISOString()}`],
+  };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 main().catch((error: unknown) => {
-  // Plain text on stderr: start-up errors (bad policy, bad environment) are read by people.
-  console.error(error instanceof Error ? error.message : error);
+  // Plain text on stderr: start-up errors (bad policy, bad environment, no Temporal server) are read by people.
+  console.error(errorMessage(error));
   runtime?.flushLogs();
   process.exit(1);
 });
