@@ -2,10 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { startEscalator, type EscalatorEnv } from './helpers/escalator-env.js';
 import { gateFailure } from './helpers/gate-failure.js';
+import { placeWindows, placementFromEnvironment } from './helpers/policy-windows.js';
 import { createDatabase } from './helpers/postgres-database.js';
 
 // The shipped policy (DESIGN.md's shape: all three models, rules, pools, rotations, quiet hours) runs
-// as is, with its outcome store on SQLite and on PostgreSQL.
+// with its outcome store on SQLite and on PostgreSQL. Its clock windows are placed around the moment
+// the file starts (outside them by default, inside with ESCALATOR_TEST_WINDOWS=inside), with the
+// rotations' first members on shift: alice is the on-call, the pool serves alice, bob and carol. What
+// happens inside and outside quiet hours is tested on its own in quiet-hours-duties.test.ts.
 describe.each([
   { engine: 'SQLite', databaseUrl: async () => undefined },
   { engine: 'PostgreSQL', databaseUrl: async () => createDatabase(inject('postgresUrl')) },
@@ -14,7 +18,8 @@ describe.each([
 
   beforeAll(async () => {
     const url = await databaseUrl();
-    env = await startEscalator(await readFile('policies/example.yaml', 'utf8'), url ? { databaseUrl: url } : {});
+    const policy = placeWindows(await readFile('policies/example.yaml', 'utf8'), new Date(), placementFromEnvironment());
+    env = await startEscalator(policy, url ? { databaseUrl: url } : {});
   });
 
   /** The store holds the whole timeline, the outcome and every decision the workflow returned. */
