@@ -118,13 +118,15 @@ function introOf(email: ReviewerEmail): string[] {
 function askOf(email: ReviewerEmail): string[] {
   if (!asksForDecision(email)) return [];
   const deadline = email.deadline ? ` Decide before ${email.deadline}.` : '';
+  const held = email.heldBack?.length ? [`Held back by quiet hours (asked when they end, if still awaited): ${email.heldBack.map((h) => `${h.reviewer} at ${h.until}`).join(', ')}.`] : [];
   if (email.model === 'parallel') {
     const primary = email.primary === email.reviewer.id ? 'You are the primary reviewer: please act first.' : `The primary reviewer is ${email.primary}; do not wait for them.`;
-    return [`You are asked to vote (approve or reject) together with: ${email.alsoAsked.join(', ') || 'nobody else'}.${deadline}`, primary];
+    return [`You are asked to vote (approve or reject) together with: ${email.alsoAsked.join(', ') || 'nobody else'}.${deadline}`, ...held, primary];
   }
   return [
     `You are asked ${stageText(email.stage)} at step ${email.step + 1} of ${email.stepCount}.${deadline} After that the step is handed on.`,
     email.alsoAsked.length ? `Also asked: ${email.alsoAsked.join(', ')}.` : 'Nobody else is asked at this step.',
+    ...held,
   ];
 }
 

@@ -17,7 +17,10 @@ export interface ReviewerEmail {
   stepCount: number;
   stage: Stage;
   deadline: string | null;
+  /** The others awaited and asked now. */
   alsoAsked: string[];
+  /** The others awaited but held back by quiet hours, asked at `until` if still awaited; absent in older workflows' emails. */
+  heldBack?: Array<{ reviewer: string; until: string }>;
   /** Parallel: the one named as expected to act first (never "someone else will"). */
   primary: string | null;
   /** review-override: who broke the glass and why. */

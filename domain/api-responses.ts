@@ -88,6 +88,7 @@ const timelineEvents: Record<TimelineEntry['event'], true> = {
   notified: true,
   'notification-failed': true,
   'quiet-hours': true,
+  'quiet-hours-ended': true,
   decided: true,
   acknowledged: true,
   renotified: true,
@@ -146,6 +147,9 @@ export const escalationViewSchema = z
     stepCount: count.nullable(),
     stage: stageSchema.nullable(),
     awaitedReviewers: z.array(z.string()),
+    heldReviewers: z
+      .array(z.object({ reviewer: z.string(), until: timestamp }).strict())
+      .describe('Awaited reviewers quiet hours held back: not asked yet, asked at `until` if still awaited; they may decide meanwhile'),
     primary: z.string().nullable().describe('Parallel: the reviewer named as primary; otherwise null'),
     votes: z
       .object({

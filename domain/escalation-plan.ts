@@ -54,6 +54,8 @@ interface PlanCommon {
   rollbackOwners?: string[];
   requireComment: CommentRule;
   randomizeOrder: boolean;
+  /** Separation of duties (see the policy's `oneDecisionPerPerson`); absent from older snapshots, which meant true. */
+  oneDecisionPerPerson?: boolean;
   people: Record<string, Reviewer>;
   /** People who may break the glass, and who is told when they do. */
   breakGlass: { holders: string[]; notify: string[] };
@@ -143,6 +145,7 @@ export function resolvePlan(policy: Policy, failure: GateFailure, context: Resol
     onExhausted: gate.onExhausted ?? policy.defaults.onExhausted,
     requireComment: gate.requireComment ?? policy.defaults.requireComment,
     randomizeOrder: gate.randomizeOrder,
+    oneDecisionPerPerson: gate.oneDecisionPerPerson ?? policy.defaults.oneDecisionPerPerson,
     breakGlass: {
       holders: policy.breakGlass ? Object.keys(policy.people).filter((id) => policy.people[id]!.roles.some((role) => policy.breakGlass!.roles.includes(role))) : [],
       notify: policy.breakGlass?.notify ? resolver.source(policy.tiers[policy.breakGlass.notify]!.reviewers) : [],
@@ -223,6 +226,7 @@ function applyRule(gate: PolicyGate, rule: PolicyRule | undefined): EffectiveGat
     onExhausted: use.onExhausted ?? gate.onExhausted,
     requireComment: use.requireComment ?? gate.requireComment,
     randomizeOrder: gate.randomizeOrder,
+    oneDecisionPerPerson: gate.oneDecisionPerPerson,
   };
   const reviewers: ReviewerSource = use.reviewers ?? reviewersOf(gate);
   const decideWithin = use.decideWithin ?? ('decideWithin' in gate ? gate.decideWithin : gate.chain[0]!.timeout);

@@ -67,7 +67,14 @@ export type TimelineEntry = { at: string } & (
   | { event: 'assigned'; step: number; stage: Stage; reviewers: string[]; deadline: string; depth: number }
   | { event: 'notified'; reviewer: string; channel: 'email' | 'slack' | 'pagerduty'; messageId: string; step: number }
   | { event: 'notification-failed'; reviewer: string; channel: 'email' | 'slack' | 'pagerduty'; error: string; step: number }
-  | { event: 'quiet-hours'; notified: string[]; held: string[] }
+  /**
+   * Quiet hours held reviewers back: only `notified` were asked, `held` are asked at `until` if still
+   * awaited, and `standIn` (the on-call, when they may decide) is awaited with them till then. The
+   * last three are absent from entries written before they existed.
+   */
+  | { event: 'quiet-hours'; notified: string[]; held: string[]; until?: string; standIn?: string | null }
+  /** Quiet hours ended: `asked` are the held reviewers still awaited, `released` the stand-ins no longer awaited. */
+  | { event: 'quiet-hours-ended'; asked: string[]; released: string[] }
   | { event: 'decided'; reviewer: string; decision: DecisionKind; channel: Channel; step: number }
   | { event: 'acknowledged'; reviewer: string; channel: Channel }
   | { event: 'renotified'; round: number; reviewers: string[]; depth: number }
@@ -99,6 +106,8 @@ export interface EscalationView {
   stepCount: number | null;
   stage: Stage | null;
   awaitedReviewers: string[];
+  /** Awaited reviewers quiet hours held back: not asked yet, asked at `until` if still awaited. They may decide meanwhile. */
+  heldReviewers: Array<{ reviewer: string; until: string }>;
   /** Parallel: the reviewer named as primary; otherwise null. */
   primary: string | null;
   /** Parallel: votes so far and the quorum; otherwise null. */
@@ -163,6 +172,11 @@ export interface DecisionContext {
   voted: readonly string[];
   /** Whether an `override` decision can count here (a parallel gate with an override quorum). */
   overrideAllowed: boolean;
+  /**
+   * Who decided earlier steps, where one person decides at most one step of the escalation
+   * (separation of duties); empty where the policy allows the same person on several steps.
+   */
+  decidedEarlier?: ReadonlyArray<{ reviewer: string; step: number }>;
 }
 
 /**
@@ -172,6 +186,8 @@ export interface DecisionContext {
 export function refusalOf(context: DecisionContext, request: DecisionRequest): Refusal | undefined {
   if (context.status === 'ended') return { code: 'EscalationEnded', message: 'the escalation has ended; decisions are no longer accepted' };
   if (context.voted.includes(request.reviewer)) return { code: 'AlreadyVoted', message: `${request.reviewer} has already voted; one vote per reviewer` };
+  const earlier = context.decidedEarlier?.find((d) => d.reviewer === request.reviewer);
+  if (earlier) return { code: 'AlreadyVoted', message: `${request.reviewer} already decided step ${earlier.step + 1} of this escalation; one person decides at most one step` };
   if (!context.awaitedReviewers.includes(request.reviewer)) {
     const awaited = context.awaitedReviewers.length ? context.awaitedReviewers.join(', ') : 'nobody';
     return { code: 'NotAwaitedReviewer', message: `${request.reviewer} is not a reviewer this escalation is waiting on (waiting on: ${awaited})` };
@@ -207,7 +223,15 @@ export function breakGlassRefusal(context: { status: EscalationStatus; holders: 
 
 /** Why a reassignment must not happen, or `undefined` when it may. */
 export function reassignRefusal(
-  context: { status: EscalationStatus; awaitedReviewers: readonly string[]; leads: readonly string[]; author: string; people: Readonly<Record<string, Reviewer>> },
+  context: {
+    status: EscalationStatus;
+    awaitedReviewers: readonly string[];
+    leads: readonly string[];
+    author: string;
+    people: Readonly<Record<string, Reviewer>>;
+    /** As for decisions: who decided earlier steps, where one person decides at most one. */
+    decidedEarlier?: ReadonlyArray<{ reviewer: string; step: number }>;
+  },
   request: ReassignRequest,
 ): Refusal | undefined {
   if (context.status === 'ended') return { code: 'EscalationEnded', message: 'the escalation has ended; it can no longer be reassigned' };
@@ -218,5 +242,7 @@ export function reassignRefusal(
   if (!(request.to in context.people)) return { code: 'UnknownPerson', message: `${request.to} is not a person in the policy` };
   if (context.awaitedReviewers.includes(request.to)) return { code: 'ReassignNotAllowed', message: `${request.to} is already awaited` };
   if (isAuthor(context.people[request.to], request.to, context.author)) return { code: 'ReassignNotAllowed', message: `${request.to} is the author of the change` };
+  const earlier = context.decidedEarlier?.find((d) => d.reviewer === request.to);
+  if (earlier) return { code: 'ReassignNotAllowed', message: `${request.to} already decided step ${earlier.step + 1} of this escalation; one person decides at most one step` };
   return undefined;
 }

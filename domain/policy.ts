@@ -89,6 +89,11 @@ const gateCommon = {
   requireComment: commentRule.optional(),
   /** Shuffle the order of reviewers (and of sequential steps) with the workflow's own seeded randomness. */
   randomizeOrder: z.boolean().default(false),
+  /**
+   * Separation of duties: one person decides at most one step and casts at most one vote in an
+   * escalation, whoever they stand in for. `false` lets the same person decide several steps.
+   */
+  oneDecisionPerPerson: z.boolean().optional(),
 };
 
 const quorumSchema = z
@@ -211,6 +216,7 @@ export const policySchema = z
         maxDepth: z.number().int().min(1).max(20).default(3),
         onExhausted: exhaustedSchema.default({ action: 'block' }),
         requireComment: commentRule.default('on-reject'),
+        oneDecisionPerPerson: z.boolean().default(true),
       })
       .strict()
       .prefault({}),

@@ -158,6 +158,7 @@ export async function escalateGateFailure(input: EscalationInput): Promise<Escal
  */
 function workflowVersions() {
   const faultHandling = wf.patched('fault-handling-1');
+  const quietHoursDuties = wf.patched('quiet-hours-duties-1');
   return {
     /** A rollback that keeps failing is handed to the rollback owners by email. */
     rollbackToPeople: faultHandling,
@@ -166,6 +167,12 @@ function workflowVersions() {
      * outcome without a separate write of the last timeline entries.
      */
     batchedLocalEmails: faultHandling,
+    /**
+     * One decision per person across the escalation (stand-ins included); quiet hours applied when
+     * reviewers are assigned, so the update's answer, the query and the emails agree on who is
+     * awaited, and their end logged; emails started by the loop awaited before completion.
+     */
+    quietHoursDuties,
   };
 }
 
@@ -401,6 +408,7 @@ class EscalationRun implements ModeHost {
         ? `votes ${view.votes.approve}/${view.votes.quorum.approve} to pass, ${view.votes.reject}/${view.votes.quorum.reject} to block; primary ${view.primary}`
         : `step ${(view.step ?? 0) + 1} of ${view.stepCount ?? 1}, ${stageLabel(view.stage)}`;
       lines.push(`**Waiting for** ${who} until ${view.deadline ?? 'no deadline'} (${where}).`, `Depth ${view.depth} of ${view.maxDepth ?? '?'}.`);
+      if (view.heldReviewers.length) lines.push(`Held back by quiet hours: ${view.heldReviewers.map((h) => `${h.reviewer} (asked at ${h.until} if still awaited)`).join(', ')}.`);
     }
     lines.push(`Model **${view.model ?? 'not chosen yet'}**: ${view.selectedBy ?? ''}.`);
     if (this.routing) {
@@ -430,7 +438,46 @@ class EscalationRun implements ModeHost {
   }
 
   notify(reviewers: string[], purpose: 'decide' | 'reminder'): void {
-    if (reviewers.length) this.pending.push({ reviewers, purpose });
+    if (!this.versions.quietHoursDuties) {
+      if (reviewers.length) this.pending.push({ reviewers, purpose });
+      return;
+    }
+    const decided = this.decidedEarlier().map((d) => d.reviewer);
+    const asked = this.holdForQuietHours(reviewers.filter((id) => !decided.includes(id)));
+    if (asked.length) this.pending.push({ reviewers: asked, purpose });
+  }
+
+  /**
+   * Who of `reviewers` is asked now. In quiet hours only the on-call is; the others are held until
+   * the quiet hours end, and the on-call stands in for them (is awaited with them) unless they
+   * already decided a step, voted, or wrote the change: nobody decides twice by standing in.
+   */
+  private holdForQuietHours(reviewers: string[]): string[] {
+    const quiet = this.plan?.quietHours;
+    const interval = quiet?.intervals.find((i) => i.fromMs <= Date.now() && Date.now() < i.toMs);
+    const held = quiet ? reviewers.filter((id) => id !== quiet.onCall) : [];
+    if (!quiet || !interval || held.length === 0) return reviewers;
+    const onCall = quiet.onCall;
+    const standIn = !reviewers.includes(onCall) && this.mayStandIn(onCall) ? onCall : null;
+    const notified = reviewers.includes(onCall) || standIn ? [onCall] : [];
+    held.forEach((id) => this.held.set(id, interval.toMs));
+    this.log({ event: 'quiet-hours', notified, held, until: new Date(interval.toMs).toISOString(), standIn });
+    if (standIn && !this.awaited().includes(standIn)) {
+      this.quietDelegates.add(standIn);
+      this.changed();
+    }
+    return notified;
+  }
+
+  private mayStandIn(id: string): boolean {
+    if (this.decidedEarlier().some((d) => d.reviewer === id) || this.mode?.voted().includes(id)) return false;
+    return !isAuthor(this.plan?.people[id], id, this.failure.change.author);
+  }
+
+  /** Who decided a step so far, where one person decides at most one step (the policy's default). */
+  decidedEarlier(): Array<{ reviewer: string; step: number }> {
+    if (!this.versions.quietHoursDuties || this.plan?.oneDecisionPerPerson === false) return [];
+    return this.decisions.map(({ reviewer, step }) => ({ reviewer, step }));
   }
 
   logAssigned(assignment: { step: number; stage: Stage; reviewers: string[]; deadline: number }): void {
@@ -464,6 +511,7 @@ class EscalationRun implements ModeHost {
         requireComment: this.plan?.requireComment ?? null,
         voted: this.mode?.voted() ?? [],
         overrideAllowed: this.mode?.overrideAllowed() ?? false,
+        decidedEarlier: this.decidedEarlier(),
       },
       request,
     );
@@ -486,6 +534,8 @@ class EscalationRun implements ModeHost {
   }
 
   acknowledge(request: AcknowledgeRequest): EscalationView {
+    // As in decide: a second message in the same activation passed its validator before the first ran.
+    throwRefusal(this.acknowledgeRefusal(request));
     this.log({ event: 'acknowledged', reviewer: request.reviewer, channel: request.channel });
     this.mode!.acknowledge(request.reviewer);
     this.pageUpdate('acknowledge');
@@ -501,6 +551,7 @@ class EscalationRun implements ModeHost {
         leads: this.plan?.tiers.flatMap((tier) => (tier.lead ? [tier.lead] : [])) ?? [],
         author: this.failure.change.author,
         people: this.plan?.people ?? {},
+        decidedEarlier: this.decidedEarlier(),
       },
       request,
     );
@@ -524,6 +575,7 @@ class EscalationRun implements ModeHost {
   }
 
   breakGlass(request: BreakGlassRequest): EscalationView {
+    throwRefusal(this.breakGlassRefusal(request));
     this.log({ event: 'break-glass', by: request.by, justification: request.justification, channel: request.channel });
     this.decisions.push({ reviewer: request.by, decision: 'override', comment: request.justification, channel: request.channel, at: now(), step: this.mode?.view().step ?? 0, stage: this.mode?.view().stage ?? { kind: 'primary' } });
     this.finish('overridden', `break-glass by ${request.by}: ${request.justification}`, true);
@@ -550,6 +602,7 @@ class EscalationRun implements ModeHost {
   }
 
   withdraw(request: WithdrawRequest): EscalationView {
+    throwRefusal(this.withdrawRefusal());
     this.log({ event: 'withdrawn', by: request.by, reason: request.reason });
     this.finish('withdrawn', `withdrawn by ${request.by}: ${request.reason}`, false);
     return this.view();
@@ -620,8 +673,13 @@ class EscalationRun implements ModeHost {
     const now = Date.now();
     const due = [...this.held].filter(([, until]) => until <= now).map(([id]) => id);
     due.forEach((id) => this.held.delete(id));
+    const released = this.held.size === 0 ? [...this.quietDelegates].filter((id) => this.awaited().includes(id)) : [];
     if (this.held.size === 0) this.quietDelegates.clear();
     const stillAwaited = due.filter((id) => this.awaited().includes(id));
+    if (this.versions.quietHoursDuties && (stillAwaited.length || released.length)) {
+      this.log({ event: 'quiet-hours-ended', asked: stillAwaited, released });
+      if (released.length) this.changed();
+    }
     if (stillAwaited.length) this.pending.push({ reviewers: stillAwaited, purpose: 'decide' });
   }
 
@@ -634,7 +692,8 @@ class EscalationRun implements ModeHost {
       let reviewers = batch.reviewers;
       const quiet = this.plan?.quietHours;
       const interval = quiet?.intervals.find((i) => i.fromMs <= Date.now() && Date.now() < i.toMs);
-      if (quiet && interval && asksForDecision(batch.purpose)) {
+      // Runs started before quiet hours were applied at assignment hold reviewers here, as they did.
+      if (!this.versions.quietHoursDuties && quiet && interval && asksForDecision(batch.purpose)) {
         const held = reviewers.filter((id) => id !== quiet.onCall);
         reviewers = [quiet.onCall];
         this.log({ event: 'quiet-hours', notified: reviewers, held });
@@ -652,7 +711,7 @@ class EscalationRun implements ModeHost {
     // Emails went out as ordinary activities only before the local first attempt; old histories replay that way.
     if (!this.versions.batchedLocalEmails) return Promise.all(emails.map(retried));
     const summary = emails.length === 1 ? emails[0]!.summary : `email ${emails.map(({ email }) => email.reviewer.id).join(', ')}`;
-    return emailReviewers.executeWithOptions({ ...emailBatchOptions, summary }, [emails.map(({ email }) => email)]).then(
+    const sending = emailReviewers.executeWithOptions({ ...emailBatchOptions, summary }, [emails.map(({ email }) => email)]).then(
       (results) =>
         Promise.all(
           emails.map((entry, i) => {
@@ -665,6 +724,9 @@ class EscalationRun implements ModeHost {
       // The batch as a whole failed (timed out on a hanging relay): every email goes on to the retried activity.
       () => Promise.all(emails.map(retried)),
     );
+    // The loop does not wait on email; completion does, so an email still being retried at the end is not abandoned.
+    if (this.versions.quietHoursDuties) this.background.push(sending);
+    return sending;
   }
 
   /** Logs how an email ended up: notified, or the failure that stopped it. */
@@ -709,8 +771,9 @@ class EscalationRun implements ModeHost {
 
   awaited(): string[] {
     if (this.status !== 'waiting' || !this.mode) return [];
-    const awaited = this.mode.awaited();
-    const delegates = [...this.quietDelegates].filter((id) => !awaited.includes(id) && !this.mode!.voted().includes(id));
+    const decided = this.decidedEarlier().map((d) => d.reviewer);
+    const awaited = this.mode.awaited().filter((id) => !decided.includes(id));
+    const delegates = [...this.quietDelegates].filter((id) => !awaited.includes(id) && !this.mode!.voted().includes(id) && !decided.includes(id));
     return [...awaited, ...delegates];
   }
 
@@ -728,6 +791,7 @@ class EscalationRun implements ModeHost {
       stepCount: modeView?.stepCount ?? null,
       stage: modeView?.stage ?? null,
       awaitedReviewers: this.awaited(),
+      heldReviewers: this.heldReviewers(),
       primary: modeView?.primary ?? null,
       votes: modeView?.votes ?? null,
       acknowledgedBy: modeView?.acknowledgedBy ?? [],
@@ -739,6 +803,20 @@ class EscalationRun implements ModeHost {
       timeline: [...this.timeline],
       outcome: this.outcome ?? null,
     };
+  }
+
+  /** Who else is awaited besides `reviewerId`: asked now, and held back by quiet hours (told apart in runs that hold at assignment). */
+  private othersAsked(view: EscalationView, reviewerId: string): { alsoAsked: string[]; heldBack?: Array<{ reviewer: string; until: string }> } {
+    const others = view.awaitedReviewers.filter((id) => id !== reviewerId);
+    if (!this.versions.quietHoursDuties) return { alsoAsked: others };
+    const heldBack = view.heldReviewers.filter((h) => h.reviewer !== reviewerId);
+    return { alsoAsked: others.filter((id) => !heldBack.some((h) => h.reviewer === id)), heldBack };
+  }
+
+  /** Awaited reviewers that quiet hours hold back, and when they are asked. */
+  heldReviewers(): Array<{ reviewer: string; until: string }> {
+    const awaited = this.awaited();
+    return [...this.held].filter(([id]) => awaited.includes(id)).map(([reviewer, until]) => ({ reviewer, until: new Date(until).toISOString() }));
   }
 
   private apply(move: ModeMove): void {
@@ -757,7 +835,7 @@ class EscalationRun implements ModeHost {
       wf.upsertSearchAttributes([
         { key: EscalationState, value: 'waiting' },
         { key: EscalationDepth, value: this.depth },
-        { key: AwaitedReviewers, value: this.mode.awaited() },
+        { key: AwaitedReviewers, value: this.versions.quietHoursDuties ? this.awaited() : this.mode.awaited() },
       ]);
     }
   }
@@ -777,7 +855,7 @@ class EscalationRun implements ModeHost {
           reviewer: { id: reviewer.id, name: reviewer.name, email: reviewer.email },
           failure: this.failure,
           deadline: view.deadline,
-          alsoAsked: view.awaitedReviewers.filter((id) => id !== reviewerId),
+          alsoAsked: this.othersAsked(view, reviewerId).alsoAsked,
           primary: view.primary,
           stepLabel: stepText(view),
           decisionUrl: `escalation ${this.escalationId}`,
@@ -903,7 +981,7 @@ class EscalationRun implements ModeHost {
       stepCount: view.stepCount ?? 1,
       stage: view.stage ?? { kind: 'primary' },
       deadline: view.deadline,
-      alsoAsked: view.awaitedReviewers.filter((id) => id !== reviewerId),
+      ...this.othersAsked(view, reviewerId),
       primary: view.primary,
       ...(override ? { override } : {}),
       ...(rollback ? { rollback } : {}),

@@ -28,7 +28,8 @@ export interface ReviewFacts {
  *
  * Awaiting: an `assigned` entry replaces the set, but a reviewer it lists again keeps their
  * `since` (a parallel hand-off re-lists everyone still waited on); a `reassigned` entry moves the
- * wait from `from` to `to`; a reviewer who decides leaves it; `exhausted` and `ended` empty it.
+ * wait from `from` to `to`; a reviewer who decides leaves it; `exhausted` and `ended` empty it. An
+ * on-call standing in during quiet hours joins it, until the quiet hours end or the next assignment.
  *
  * Decisions: one per `decided` entry, and one `override` per `break-glass`; each is asked at the
  * reviewer's `since` when they decided. A break-glass holder who was not awaited has no response time.
@@ -65,6 +66,13 @@ export function reviewFacts(timeline: ReadonlyArray<{ seq: number; entry: Timeli
         facts.push(fact(seq, entry.by, 'override', entry.channel, match?.comment ?? entry.justification, match?.step ?? 0, awaiting.get(entry.by) ?? null, entry.at));
         break;
       }
+      case 'quiet-hours':
+        // The on-call standing in for held reviewers is awaited with them, as the escalation's state says.
+        if (entry.standIn && !awaiting.has(entry.standIn)) awaiting.set(entry.standIn, entry.at);
+        break;
+      case 'quiet-hours-ended':
+        for (const reviewer of entry.released) awaiting.delete(reviewer);
+        break;
       case 'handed-off':
       case 'renotified':
       case 'fallback':

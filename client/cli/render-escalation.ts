@@ -80,8 +80,13 @@ export function describeEntry(entry: TimelineEntry): string {
       return `${entry.reviewer} by ${entry.channel} (step ${entry.step + 1})`;
     case 'notification-failed':
       return `${entry.reviewer} by ${entry.channel}: ${entry.error}`;
-    case 'quiet-hours':
-      return `only ${entry.notified.join(', ')} notified; held: ${entry.held.join(', ') || 'nobody'}`;
+    case 'quiet-hours': {
+      const until = entry.until ? ` until ${entry.until}` : '';
+      const standIn = entry.standIn ? `; ${entry.standIn} stands in for them` : '';
+      return `only ${entry.notified.join(', ') || 'nobody'} notified; held${until}: ${entry.held.join(', ') || 'nobody'}${standIn}`;
+    }
+    case 'quiet-hours-ended':
+      return `asked now: ${entry.asked.join(', ') || 'nobody'}${entry.released.length ? `; ${entry.released.join(', ')} no longer stand(s) in` : ''}`;
     case 'decided':
       return `${entry.reviewer} ${entry.decision} (step ${entry.step + 1}, ${entry.channel})`;
     case 'acknowledged':
