@@ -483,7 +483,10 @@ class EscalationRun implements ModeHost {
   logAssigned(assignment: { step: number; stage: Stage; reviewers: string[]; deadline: number }): void {
     // A new assignment is paged afresh; an earlier quiet-hours delegation does not carry over.
     this.quietDelegates.clear();
-    this.log({ event: 'assigned', step: assignment.step, stage: assignment.stage, reviewers: assignment.reviewers, deadline: new Date(assignment.deadline).toISOString(), depth: this.depth });
+    // Who already decided a step is not awaited again, so the entry (and the store's load) leaves them out.
+    const decided = this.decidedEarlier().map((d) => d.reviewer);
+    const reviewers = assignment.reviewers.filter((id) => !decided.includes(id));
+    this.log({ event: 'assigned', step: assignment.step, stage: assignment.stage, reviewers, deadline: new Date(assignment.deadline).toISOString(), depth: this.depth });
     this.changed();
   }
 
