@@ -1,23 +1,24 @@
 import { createHmac } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vitest';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { buildShim } from '../client/shim/app.js';
 import { createShimMetrics } from '../client/shim/metrics.js';
 import { createActionToken } from '../domain/action-tokens.js';
 
 const actionSecret = 'test-action-secret-0123456789abcdef-xyz';
 const slackSecret = 'slack-signing-secret-0123456789';
-import { openApiDocument, type OpenApiOperation, type OpenApiResponse, responseSchemas } from '../client/shim/openapi.js';
+import { openApiDocument, type OpenApiOperation, type OpenApiParameter, type OpenApiResponse, responseSchemas } from '../client/shim/openapi.js';
 import { TokenRegistry } from '../client/shim/tokens.js';
 import { errorBodySchema, escalationStatusSchema, type escalationViewSchema } from '../domain/api-responses.js';
 import type { EscalationView } from '../domain/escalation.js';
 import { startEscalator, type EscalatorEnv } from './helpers/escalator-env.js';
 import { gateFailure } from './helpers/gate-failure.js';
-import { registeredRoutes } from './helpers/fastify-routes.js';
+import { registeredRoutes, servedMethodsByPath } from './helpers/fastify-routes.js';
 
 const tokens = {
   ci: 'ci-token-0123456789abcdef',
@@ -61,6 +62,10 @@ function operationNamed(operationId: string): DocumentedOperation {
   return found;
 }
 
+function declaredParameters(operation: OpenApiOperation): OpenApiParameter[] {
+  return (operation.parameters ?? []).map((parameter) => resolvePointer(document, parameter.$ref) as OpenApiParameter);
+}
+
 function resolvedResponse(response: OpenApiResponse | { $ref: string }): OpenApiResponse {
   return '$ref' in response ? (resolvePointer(document, response.$ref) as OpenApiResponse) : response;
 }
@@ -98,21 +103,21 @@ describe('the OpenAPI document', () => {
 
   it('lists every operation with the statuses it answers (a change here is a change of the API)', () => {
     expect(documentedOperations.map(({ method, path, operation }) => `${method} ${path} ${operation.operationId}: ${Object.keys(operation.responses).join(' ')}`)).toEqual([
-      'POST /v1/gate-failures raiseGateFailure: 200 201 400 401 403 413 415 429 500 503',
-      'GET /v1/escalations/{id} getEscalation: 200 400 401 404 414 429 500 503',
-      'POST /v1/escalations/{id}/decisions decide: 200 400 401 403 404 409 413 414 415 429 500 503',
-      'POST /v1/escalations/{id}/acknowledge acknowledge: 200 400 401 403 404 409 413 414 415 429 500 503',
-      'POST /v1/escalations/{id}/reassign reassign: 200 400 401 403 404 409 413 414 415 429 500 503',
-      'POST /v1/escalations/{id}/break-glass breakGlass: 200 400 401 403 404 409 413 414 415 429 500 503',
-      'POST /v1/escalations/{id}/withdraw withdraw: 200 400 401 403 404 409 413 414 415 429 500 503',
-      'POST /v1/escalations/{id}/recovered reportRecovered: 202 400 401 403 404 413 414 415 429 500 503',
-      'GET /healthz health: 200 503',
-      'GET /v1/actions/{token} actionConfirmation: 200 400 403 404 409 410',
-      'POST /v1/actions/{token} actionDecide: 200 400 403 404 409 410',
-      'POST /v1/slack/interactions slackInteraction: 200 400 401 404',
-      'GET /metrics metrics: 200',
-      'GET /openapi.json openApiDocument: 200',
-      'GET /docs apiDocs: 200',
+      'POST /v1/gate-failures raiseGateFailure: 200 201 400 401 403 405 413 415 429 500 503',
+      'GET /v1/escalations/{id} getEscalation: 200 400 401 404 405 414 429 500 503',
+      'POST /v1/escalations/{id}/decisions decide: 200 400 401 403 404 405 409 413 414 415 429 500 503',
+      'POST /v1/escalations/{id}/acknowledge acknowledge: 200 400 401 403 404 405 409 413 414 415 429 500 503',
+      'POST /v1/escalations/{id}/reassign reassign: 200 400 401 403 404 405 409 413 414 415 429 500 503',
+      'POST /v1/escalations/{id}/break-glass breakGlass: 200 400 401 403 404 405 409 413 414 415 429 500 503',
+      'POST /v1/escalations/{id}/withdraw withdraw: 200 400 401 403 404 405 409 413 414 415 429 500 503',
+      'POST /v1/escalations/{id}/recovered reportRecovered: 202 400 401 403 404 405 413 414 415 429 500 503',
+      'GET /healthz health: 200 405 429 503',
+      'GET /v1/actions/{token} actionConfirmation: 200 400 403 404 405 409 410 414 429 500',
+      'POST /v1/actions/{token} actionDecide: 200 400 403 404 405 409 410 413 414 415 429 500',
+      'POST /v1/slack/interactions slackInteraction: 200 400 401 404 405 413 415 429 500',
+      'GET /metrics metrics: 200 405',
+      'GET /openapi.json openApiDocument: 200 405 429',
+      'GET /docs apiDocs: 200 405 429',
     ]);
   });
 
@@ -129,6 +134,26 @@ describe('the OpenAPI document', () => {
     expect(RecordedGateFailure!.required).toEqual(expect.arrayContaining(['hotfix', 'rollback']));
     expect(document.components.parameters.EscalationId?.schema).toEqual({ $ref: '#/components/schemas/EscalationId' });
     expect(document.components.schemas.EscalationId).toMatchObject({ type: 'string', pattern: expect.stringContaining('escalation-') });
+  });
+
+  it('declares the forms the email action link and Slack post, and the headers Slack signs them with', () => {
+    const { operation: decide } = operationNamed('actionDecide');
+    expect(decide.requestBody).toMatchObject({ required: false, content: { 'application/x-www-form-urlencoded': { schema: { $ref: '#/components/schemas/ActionForm' } } } });
+    expect(document.components.schemas.ActionForm).toMatchObject({ type: 'object', properties: { comment: { type: 'string' } } });
+    const { operation: slack } = operationNamed('slackInteraction');
+    expect(slack.requestBody).toMatchObject({ required: true, content: { 'application/x-www-form-urlencoded': { schema: { $ref: '#/components/schemas/SlackInteractionForm' } } } });
+    expect(document.components.schemas.SlackInteractionForm).toMatchObject({ type: 'object', required: ['payload'], properties: { payload: { type: 'string' } } });
+    expect(declaredParameters(slack).map(({ name, in: where, required }) => ({ name, in: where, required }))).toEqual([
+      { name: 'X-Slack-Signature', in: 'header', required: true },
+      { name: 'X-Slack-Request-Timestamp', in: 'header', required: true },
+    ]);
+  });
+
+  it('documents 405 with its Allow header for every operation, in the JSON error shape', () => {
+    const methodNotAllowed = document.components.responses.MethodNotAllowed!;
+    expect(methodNotAllowed.headers?.Allow).toBeDefined();
+    expect(methodNotAllowed.content).toEqual({ 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } });
+    for (const { operation } of documentedOperations) expect(operation.responses['405'], operation.operationId).toEqual({ $ref: '#/components/responses/MethodNotAllowed' });
   });
 
   it('describes the EscalationView the workflow answers, field for field (the timeline loosely)', () => {
@@ -172,6 +197,8 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
       checkTemporal: async () => void (await env.connection.healthService.check({})),
       recordRefusal: (refusal) => env.store.recordRefusal(refusal),
       metrics: createShimMetrics({ processMetrics: false }),
+      // Far above what this file sends: 429 is tested on a shim of its own.
+      rateLimitPerMinute: 100_000,
       actions: { secret: actionSecret, consume: (tokenId, expiresAt) => env.store.consumeActionToken(tokenId, expiresAt), used: (tokenId) => env.store.actionTokenUsed(tokenId) },
       slack: { signingSecret: slackSecret, personFor: (id) => (id === 'U0ALICE' ? 'alice' : undefined) },
     });
@@ -203,6 +230,13 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
     base?: string;
   }
 
+  /** The escalation id or action token to put in the path; `raw` puts it there without percent-encoding it. */
+  interface PathValues {
+    id?: string;
+    token?: string;
+    raw?: true;
+  }
+
   async function call(method: string, path: string, options: CallOptions = {}) {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -214,19 +248,37 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
     const response = await fetch(`${options.base ?? baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
     const contentType = response.headers.get('content-type') ?? '';
     const text = await response.text();
-    return { status: response.status, contentType, text, json: contentType.startsWith('application/json') ? (JSON.parse(text) as any) : undefined };
+    return { status: response.status, contentType, headers: response.headers, text, json: contentType.startsWith('application/json') ? (JSON.parse(text) as any) : undefined };
+  }
+
+  /** Any method, TRACE included (fetch refuses it), over a plain HTTP/1.1 request; no body. */
+  async function callWithAnyMethod(method: string, path: string, headers: Record<string, string> = {}) {
+    return new Promise<{ status: number; allow: string | undefined; contentType: string; text: string }>((resolve, reject) => {
+      const request = httpRequest(`${baseUrl}${path}`, { method, headers }, (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode!, allow: response.headers.allow, contentType: response.headers['content-type'] ?? '', text }));
+      });
+      request.on('error', reject);
+      request.end();
+    });
   }
 
   /** Calls an operation by its id and checks the answer against what the document says of its status. */
-  async function answer(operationId: string, pathValues: { id?: string; token?: string }, options: CallOptions = {}) {
+  async function answer(operationId: string, pathValues: PathValues, options: CallOptions = {}) {
     const { method, path, operation } = operationNamed(operationId);
-    const url = path.replace('{id}', encodeURIComponent(pathValues.id ?? '')).replace('{token}', encodeURIComponent(pathValues.token ?? 'not-a-token'));
+    const encoded = (value: string) => (pathValues.raw ? value : encodeURIComponent(value));
+    const url = path.replace('{id}', encoded(pathValues.id ?? '')).replace('{token}', encoded(pathValues.token ?? 'not-a-token'));
     const response = await call(method, url, options);
     const documented = operation.responses[String(response.status)];
     expect(documented, `${operationId} answered ${response.status}, which the document does not list: ${response.text.slice(0, 300)}`).toBeDefined();
-    const { description, content } = resolvedResponse(documented!);
-    const [mediaType, { schema }] = Object.entries(content ?? {})[0]!;
-    expect(response.contentType.startsWith(mediaType)).toBe(true);
+    const { description, content, headers } = resolvedResponse(documented!);
+    const declared = Object.entries(content ?? {});
+    const matching = declared.find(([mediaType]) => response.contentType.startsWith(mediaType));
+    expect(matching, `${operationId} ${response.status} answered ${response.contentType}, not ${declared.map(([mediaType]) => mediaType).join(' or ')}`).toBeDefined();
+    const [mediaType, { schema }] = matching!;
+    for (const header of Object.keys(headers ?? {})) expect(response.headers.get(header), `${operationId} ${response.status} without ${header}`).not.toBeNull();
     if (typeof schema.$ref === 'string') {
       const name = schema.$ref.split('/').at(-1) as keyof typeof responseSchemas;
       const parsed = responseSchemas[name].safeParse(response.json);
@@ -240,10 +292,21 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
     return response;
   }
 
-  async function expectRefused(operationId: string, pathValues: { id?: string }, options: CallOptions, status: number, code: string) {
+  async function expectRefused(operationId: string, pathValues: PathValues, options: CallOptions, status: number, code: string) {
     const response = await answer(operationId, pathValues, options);
     expect({ status: response.status, code: response.json?.error?.code }).toEqual({ status, code });
     return response;
+  }
+
+  /** The least body an operation's declared media type takes: `{}` as JSON, or an empty form. */
+  function leastBody(operation: OpenApiOperation): CallOptions {
+    if (!operation.requestBody) return {};
+    return operation.requestBody.content['application/json'] ? { body: {} } : { rawBody: '', headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+  }
+
+  function slackSigned(body: string): Record<string, string> {
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    return { 'x-slack-request-timestamp': timestamp, 'x-slack-signature': `v0=${createHmac('sha256', slackSecret).update(`v0:${timestamp}:${body}`).digest('hex')}` };
   }
 
   async function raised(overrides: Parameters<typeof gateFailure>[0] = {}): Promise<string> {
@@ -256,7 +319,7 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
 
   it('answers every documented operation with its documented security: public ones without a token, the others 401 without one', async () => {
     for (const { operation } of documentedOperations) {
-      const response = await answer(operation.operationId, { id: 'escalation-never-raised' }, operation.requestBody ? { body: {} } : {});
+      const response = await answer(operation.operationId, { id: 'escalation-never-raised' }, leastBody(operation));
       // An action link's token is its credential: a made-up one is refused as malformed, never asked for a bearer token.
       const expected = operation.operationId.startsWith('action') ? 400 : operation.operationId === 'slackInteraction' ? 401 : 200;
       if (operation.security.length === 0) expect(response.status, operation.operationId).toBe(expected);
@@ -264,10 +327,178 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
     }
   });
 
-  it('documents exactly the routes Fastify registers', () => {
-    const documented = documentedOperations.map(({ method, path }) => `${method} ${path}`).sort();
-    expect(registeredRoutes(shim)).toEqual(documented);
-    expect(documented).toHaveLength(15);
+  it('documents every path and method Fastify serves, with the path parameters its route takes and the body a POST reads', () => {
+    const served = registeredRoutes(shim);
+    expect(served).toEqual(documentedOperations.map(({ method, path }) => `${method} ${path}`).sort());
+    expect(served).toHaveLength(15);
+    for (const route of served) {
+      const [method, path] = route.split(' ') as [string, string];
+      const operation = document.paths[path]?.[method.toLowerCase() as 'get' | 'post'];
+      expect(operation, route).toBeDefined();
+      const inPath = declaredParameters(operation!).filter((parameter) => parameter.in === 'path');
+      expect(inPath.map(({ name }) => name), route).toEqual([...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]));
+      for (const parameter of inPath) expect(parameter, `${route} ${parameter.name}`).toMatchObject({ required: true, schema: { $ref: expect.stringMatching(/^#\/components\/schemas\//) } });
+      // Every POST of the shim reads a body, if only to refuse one it does not understand.
+      if (method === 'POST') expect(operation!.requestBody, route).toBeDefined();
+    }
+  });
+
+  it('answers a method a served path does not serve with 405 and an Allow header naming the methods it serves, with or without a token; unknown paths stay 404', async () => {
+    const served = servedMethodsByPath(shim);
+    expect([...served.keys()].sort()).toEqual(Object.keys(document.paths).sort());
+    const tried = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'QUERY', 'PROPFIND'];
+    for (const [path, methods] of served) {
+      if (methods.includes('GET')) expect(methods, path).toContain('HEAD');
+      const { description } = resolvedResponse(Object.values(document.paths[path]!)[0]!.responses['405']!);
+      const url = path.replace('{id}', 'escalation-never-raised').replace('{token}', 'not-a-token');
+      for (const method of tried.filter((candidate) => !methods.includes(candidate))) {
+        for (const headers of [{}, { authorization: `Bearer ${tokens.ci}` }] as Array<Record<string, string>>) {
+          const response = await callWithAnyMethod(method, url, headers);
+          const context = `${method} ${path} ${JSON.stringify(headers)}: ${response.text.slice(0, 200)}`;
+          expect({ status: response.status, allow: response.allow }, context).toEqual({ status: 405, allow: methods.join(', ') });
+          if (method === 'HEAD') continue;
+          expect(response.contentType, context).toMatch(/^application\/json/);
+          expect(description, context).toContain(`\`${errorBodySchema.parse(JSON.parse(response.text)).error.code}\``);
+        }
+      }
+    }
+    for (const method of ['GET', 'POST', 'TRACE', 'QUERY', 'PUT']) {
+      for (const headers of [{}, { authorization: `Bearer ${tokens.ci}` }] as Array<Record<string, string>>) {
+        const response = await callWithAnyMethod(method, '/v1/nothing-here', headers);
+        expect({ status: response.status, allow: response.allow, code: JSON.parse(response.text).error.code }, method).toEqual({ status: 404, allow: undefined, code: 'NotFound' });
+      }
+    }
+  });
+
+  it('serves HEAD wherever it serves GET, with the status GET answers and no body', async () => {
+    for (const { method, path, operation } of documentedOperations.filter((documented) => documented.method === 'GET')) {
+      const url = path.replace('{id}', 'escalation-never-raised').replace('{token}', '00');
+      const headers: Record<string, string> = operation.security.length ? { authorization: `Bearer ${tokens.ci}` } : {};
+      const [get, head] = [await callWithAnyMethod(method, url, headers), await callWithAnyMethod('HEAD', url, headers)];
+      expect({ status: head.status, body: head.text }, path).toEqual({ status: get.status, body: '' });
+    }
+  });
+
+  it('declares what an action token looks like: GET /v1/actions/00 is invalid by the document and refused by the shim', async () => {
+    const { operation } = operationNamed('actionConfirmation');
+    const parameter = declaredParameters(operation).find((declared) => declared.in === 'path' && declared.name === 'token')!;
+    const declaredSchema = z.fromJSONSchema(resolvePointer(document, parameter.schema.$ref as string) as Parameters<typeof z.fromJSONSchema>[0]);
+    const real = await createActionToken(actionSecret, { reviewer: 'alice', escalationId: 'escalation-never-raised', step: 0, decision: 'approve' }, { ttlSeconds: 600 });
+    expect(declaredSchema.safeParse(real).success).toBe(true);
+    const [header, payload] = real.split('.');
+    for (const notAToken of ['00', `${header}.${payload}`, `${real}.x`, `${header}.${payload}.short`, 'x'.repeat(200), `${real.slice(0, -1)}=`]) {
+      expect(declaredSchema.safeParse(notAToken).success, notAToken).toBe(false);
+    }
+    expect((await answer('actionConfirmation', { token: '00' })).status).toBe(400);
+    expect((await answer('actionDecide', { token: '00' }, { rawBody: 'comment=ok', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status).toBe(400);
+  });
+
+  it('answers representative requests to every operation (right and wrong credentials, bodies, ids, tokens and headers) only with statuses the document declares for it', async () => {
+    const grant = { reviewer: 'alice', escalationId: 'escalation-never-raised', step: 0, decision: 'approve' } as const;
+    const unknownEscalation = await createActionToken(actionSecret, grant, { ttlSeconds: 600 });
+    const expired = await createActionToken(actionSecret, grant, { ttlSeconds: 60, now: new Date(Date.now() - 3_600_000) });
+    const tampered = `${unknownEscalation.slice(0, -3)}abc`;
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const seen: string[] = [];
+    for (const { path, operation } of documentedOperations) {
+      const scopes = operation.security.flatMap((requirement) => requirement.bearerAuth ?? []);
+      const credentials: CallOptions = operation.security.length ? { token: scopes.includes('decide') ? tokens.alice : tokens.ci } : {};
+      const wrongScope = scopes.includes('decide') ? tokens.ci : scopes.includes('raise') ? tokens.alice : undefined;
+      const least = leastBody(operation);
+      const mediaType = Object.keys(operation.requestBody?.content ?? {})[0];
+      const known: PathValues = { id: 'escalation-never-raised', token: unknownEscalation };
+      const requests: Array<[string, PathValues, CallOptions]> = [
+        ['no credentials', known, least],
+        ['an unknown bearer token', known, { ...least, token: 'nobody-token-0123456789abc' }],
+        ['the least body', known, { ...least, ...credentials }],
+      ];
+      if (wrongScope) requests.push(['a token without the scope', known, { ...least, token: wrongScope }]);
+      if (mediaType === 'application/json') {
+        requests.push(
+          ['a body of the wrong shape', known, { ...credentials, body: { unexpected: true } }],
+          ['malformed JSON', known, { ...credentials, rawBody: '{"a":', headers: { 'content-type': mediaType } }],
+          ['an empty JSON body', known, { ...credentials, rawBody: '', headers: { 'content-type': mediaType } }],
+        );
+      }
+      if (mediaType === 'application/x-www-form-urlencoded') requests.push(['a form of the wrong shape', known, { ...credentials, rawBody: `comment=${'x'.repeat(5000)}&comment=b&payload=%7B`, headers: form }]);
+      if (mediaType) {
+        requests.push(
+          ['XML', known, { ...credentials, rawBody: '<a/>', headers: { 'content-type': 'application/xml' } }],
+          ['JSON where a form is read', known, { ...credentials, rawBody: '{}', headers: { 'content-type': mediaType === 'application/json' ? 'text/plain' : 'application/json' } }],
+          ['a body over the limit', known, { ...credentials, rawBody: 'x'.repeat(1_100_000), headers: { 'content-type': mediaType } }],
+        );
+      }
+      if (declaredParameters(operation).some(({ name }) => name === 'Idempotency-Key')) requests.push(['a bad Idempotency-Key', known, { ...credentials, ...least, headers: { ...least.headers, 'idempotency-key': 'k\u00e9y' } }]);
+      if (path.includes('{id}')) {
+        requests.push(
+          ['an id no escalation can have', { id: `escalation-${'x'.repeat(500)}` }, { ...credentials, ...least }],
+          ['an id longer than the router takes', { id: 'x'.repeat(3000) }, { ...credentials, ...least }],
+          ['malformed percent-encoding in the id', { id: '%zz', raw: true }, { ...credentials, ...least }],
+        );
+      }
+      if (path.includes('{token}')) {
+        requests.push(
+          ['00 as the token', { token: '00' }, least],
+          ['a tampered token', { token: tampered }, least],
+          ['an expired token', { token: expired }, least],
+          ['a token longer than the router takes', { token: 'x'.repeat(3000) }, least],
+          ['malformed percent-encoding in the token', { token: '%zz', raw: true }, least],
+        );
+      }
+      if (operation.operationId === 'slackInteraction') {
+        const click = `payload=${encodeURIComponent(JSON.stringify({ type: 'block_actions', user: { id: 'U0NOBODY' }, actions: [{ action_id: 'escalator_approve', value: JSON.stringify({ escalationId: 'escalation-never-raised' }), action_ts: '1.2' }] }))}`;
+        requests.push(
+          ['a signed click by someone the policy does not know', {}, { rawBody: click, headers: { ...form, ...slackSigned(click) } }],
+          ['a signed payload that is no button click', {}, { rawBody: 'payload=%7B%7D', headers: { ...form, ...slackSigned('payload=%7B%7D') } }],
+        );
+      }
+      for (const [why, pathValues, options] of requests) seen.push(`${operation.operationId} ${why}: ${(await answer(operation.operationId, pathValues, options)).status}`);
+    }
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        'raiseGateFailure a token without the scope: 403',
+        'getEscalation an id longer than the router takes: 414',
+        'getEscalation malformed percent-encoding in the id: 400',
+        'decide a bad Idempotency-Key: 400',
+        'actionConfirmation 00 as the token: 400',
+        'actionConfirmation an expired token: 410',
+        'actionConfirmation the least body: 404',
+        'actionDecide a token longer than the router takes: 414',
+        'actionDecide JSON where a form is read: 415',
+        'actionDecide a body over the limit: 413',
+        'slackInteraction no credentials: 401',
+        'slackInteraction XML: 415',
+        'slackInteraction a signed click by someone the policy does not know: 200',
+        'slackInteraction a signed payload that is no button click: 400',
+      ]),
+    );
+  });
+
+  it('answers 429 on every operation that documents it, the public ones too, once its caller is over the rate limit', async () => {
+    const limited = buildShim({
+      escalator: env.escalator,
+      tokens: new TokenRegistry([
+        { identity: 'ci', scopes: ['raise'], token: tokens.ci },
+        { identity: 'alice', scopes: ['decide'], token: tokens.alice },
+      ]),
+      checkTemporal: async () => void (await env.connection.healthService.check({})),
+      rateLimitPerMinute: 1,
+      actions: { secret: actionSecret, consume: (tokenId, expiresAt) => env.store.consumeActionToken(tokenId, expiresAt), used: (tokenId) => env.store.actionTokenUsed(tokenId) },
+      slack: { signingSecret: slackSecret, personFor: () => undefined },
+    });
+    await limited.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const base = `http://127.0.0.1:${(limited.server.address() as AddressInfo).port}`;
+      for (const { operation } of documentedOperations) {
+        const scopes = operation.security.flatMap((requirement) => requirement.bearerAuth ?? []);
+        const options: CallOptions = { ...leastBody(operation), base, ...(operation.security.length ? { token: scopes.includes('decide') ? tokens.alice : tokens.ci } : {}) };
+        const first = await answer(operation.operationId, { id: 'escalation-never-raised' }, options);
+        if (operation.responses['429']) await expectRefused(operation.operationId, { id: 'escalation-never-raised' }, options, 429, 'RateLimited');
+        else expect((await answer(operation.operationId, { id: 'escalation-never-raised' }, options)).status, operation.operationId).toBe(first.status);
+      }
+    } finally {
+      await limited.close();
+    }
   });
 
   it('serves /openapi.json as the document and /docs as a self-contained page naming every operation', async () => {
@@ -432,7 +663,8 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
     for (const { operation } of documentedOperations) {
       const statuses = [...answered].filter((entry) => entry.startsWith(`${operation.operationId} `)).map((entry) => Number(entry.split(' ')[1]));
       expect(statuses.some((status) => status < 300), `${operation.operationId} succeeded`).toBe(true);
-      const documentsErrors = Object.keys(operation.responses).some((status) => Number(status) >= 400);
+      // A 405 answers another method on the operation's path, never the operation itself.
+      const documentsErrors = Object.keys(operation.responses).some((status) => Number(status) >= 400 && status !== '405');
       if (documentsErrors) expect(statuses.some((status) => status >= 400), `${operation.operationId} refused`).toBe(true);
     }
   });

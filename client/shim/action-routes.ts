@@ -5,6 +5,7 @@ import type { EscalationView } from '../../domain/escalation.js';
 import { DecisionRefusedError, EscalationNotFoundError } from '../errors.js';
 import type { EscalatorClient } from '../escalator-client.js';
 import { type ActionPage, actionFormSchema, actionPageHeaders, confirmationPage, refusalPage, resultPage } from './action-pages.js';
+import { actionTokenSchema } from './action-token-format.js';
 
 export interface ActionLinkOptions {
   /** The secret the worker signs email links with. */
@@ -27,6 +28,8 @@ export function registerActionRoutes(app: FastifyInstance, escalator: EscalatorC
 }
 
 function registerActionScope(app: FastifyInstance, escalator: EscalatorClient, options: ActionLinkOptions | undefined): void {
+  // The confirmation page posts a form, and nothing else is a decision: JSON or text is refused (415).
+  app.removeAllContentTypeParsers();
   app.register(formbody);
   // Without a secret no email carries links, and no link can be checked: every one is refused.
   const disabled = refusalPage({ reason: 'malformed' });
@@ -68,6 +71,8 @@ function registerActionScope(app: FastifyInstance, escalator: EscalatorClient, o
 }
 
 async function checkedToken(escalator: EscalatorClient, options: ActionLinkOptions, token: string): Promise<{ claims: ActionClaims; view: EscalationView } | { page: ActionPage }> {
+  // The shape the OpenAPI document gives a token: what does not have it is no token at all.
+  if (!actionTokenSchema.safeParse(token).success) return { page: refusalPage({ reason: 'malformed' }) };
   const verified = await verifyActionToken(options.secret, token);
   if (!verified.ok) return { page: refusalPage({ reason: verified.reason }) };
   const { claims } = verified;

@@ -20,9 +20,11 @@ import type { EscalatorClient } from '../escalator-client.js';
 import { docsPage } from './docs-page.js';
 import rateLimit from '@fastify/rate-limit';
 import { type ActionLinkOptions, registerActionRoutes } from './action-routes.js';
+import { actionTokenMaxLength } from './action-token-format.js';
 import { registerSlackInteractions, type SlackInteractionOptions } from './slack-interactions.js';
 import { authenticateBearer, type SsoVerifier } from './sso.js';
 import { HttpError } from './http-error.js';
+import { noRouteError, refuseUnroutedRequests } from './unrouted-requests.js';
 import { createShimMetrics, type ShimMetrics, shimMetricsPlugin } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import type { Identity, Scope, TokenRegistry } from './tokens.js';
@@ -72,7 +74,7 @@ export function buildShim(options: ShimOptions): FastifyInstance {
     logger: options.logger ?? false,
     bodyLimit: requestBodyLimitBytes,
     // Fastify's default (100) is shorter than the longest escalation id and an action token; ids are checked by their own pattern.
-    routerOptions: { maxParamLength: 2048 },
+    routerOptions: { maxParamLength: actionTokenMaxLength },
     // A malformed or over-long path is refused before routing; answer it in the same error shape.
     frameworkErrors: (error, _request, reply) => sendError(reply, toHttpError(error)),
     // A request Node's HTTP parser cannot read never reaches Fastify; answer it in the same error shape too.
@@ -88,7 +90,8 @@ export function buildShim(options: ShimOptions): FastifyInstance {
     if (httpError.status >= 500) request.log.error({ err: error }, 'request failed');
     return sendError(reply, httpError);
   });
-  app.setNotFoundHandler((request, reply) => sendError(reply, new HttpError(404, 'NotFound', `no route ${request.method} ${request.url}`)));
+  // refuseUnroutedRequests answers first; this keeps anything else from answering in Fastify's own shape.
+  app.setNotFoundHandler((request, reply) => sendError(reply, noRouteError(request.method, request.url)));
 
   // Per identity, after authentication (preHandler); unauthenticated and public requests by address.
   app.register(rateLimit, {
@@ -98,6 +101,7 @@ export function buildShim(options: ShimOptions): FastifyInstance {
     keyGenerator: (request) => (request.identity ? `identity:${request.identity.id}` : `address:${request.ip}`),
     errorResponseBuilder: (_request, context) => new HttpError(429, 'RateLimited', `more than ${context.max} requests a minute; retry in ${Math.ceil(context.ttl / 1000)} s`),
   });
+  refuseUnroutedRequests(app);
   app.addHook('onRequest', async (request) => {
     if (publicRoutes.has(request.routeOptions.url ?? '')) return;
     request.identity = await authenticateBearer(request.headers.authorization, { tokens: options.tokens, ...(options.sso ? { sso: options.sso } : {}) });

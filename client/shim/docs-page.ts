@@ -67,7 +67,7 @@ ${Object.entries(operation.responses)
   .map(([status, response]) => [status, resolved(document, response)] as const)
   .map(
     ([status, response]) =>
-      `<tr><td class="status s${status[0]}">${text(status)}</td><td>${prose(response.description)}</td><td>${Object.entries(response.content ?? {})
+      `<tr><td class="status s${status[0]}">${text(status)}</td><td>${prose(response.description)}${responseHeaders(response)}</td><td>${Object.entries(response.content ?? {})
         .map(([mediaType, { schema }]) => `<code>${text(mediaType)}</code> ${schemaLink(schema)}`)
         .join('<br>')}</td></tr>`,
   )
@@ -79,6 +79,12 @@ ${Object.entries(operation.responses)
 
 function resolved(document: OpenApiDocument, response: OpenApiResponse | { $ref: string }): OpenApiResponse {
   return '$ref' in response ? document.components.responses[response.$ref.split('/').at(-1)!]! : response;
+}
+
+function responseHeaders(response: OpenApiResponse): string {
+  const headers = Object.entries(response.headers ?? {});
+  if (!headers.length) return '';
+  return `<p>Headers:</p><ul>${headers.map(([name, header]) => `<li><code>${text(name)}</code> ${schemaLink(header.schema)}: ${inline(header.description)}</li>`).join('')}</ul>`;
 }
 
 function parameterTable(parameters: OpenApiParameter[]): string {

@@ -28,9 +28,13 @@ import {
   requestBodyLimitBytes,
   withdrawBodySchema,
 } from '../../domain/request-bodies.js';
+import { actionFormSchema } from './action-pages.js';
+import { actionTokenMaxLength, actionTokenSchema } from './action-token-format.js';
+import { methodNotAllowedCode } from './unrouted-requests.js';
+import { slackInteractionFormSchema } from './slack-interactions.js';
 import type { Scope } from './tokens.js';
 
-/** What callers send, described as they may send it: fields with defaults are optional. */
+/** What callers of the JSON API send, described as they may send it: fields with defaults are optional. */
 export const requestSchemas = {
   GateFailure: gateFailureSchema,
   DecisionBody: decisionBodySchema,
@@ -41,6 +45,13 @@ export const requestSchemas = {
   RecoveredBody: recoveredBodySchema,
   EscalationId: escalationIdSchema,
   IdempotencyKey: idempotencyKeyHeaderSchema,
+} as const;
+
+/** What a reviewer's browser (email action links) and Slack send: a token in the path, and forms. */
+const formAndTokenSchemas = {
+  ActionToken: actionTokenSchema,
+  ActionForm: actionFormSchema,
+  SlackInteractionForm: slackInteractionFormSchema,
 } as const;
 
 /** What the shim answers, described as it answers: defaults are filled in. */
@@ -62,7 +73,7 @@ export const responseSchemas = {
   EscalationId: escalationIdSchema,
 } as const;
 
-type RequestSchemaName = keyof typeof requestSchemas;
+type RequestSchemaName = keyof typeof requestSchemas | keyof typeof formAndTokenSchemas;
 type ResponseSchemaName = keyof typeof responseSchemas;
 type SchemaName = RequestSchemaName | ResponseSchemaName;
 
@@ -76,6 +87,9 @@ const schemaDescriptions: Record<SchemaName, string> = {
   RecoveredBody: 'The gate re-ran green. An empty object, or no body at all.',
   EscalationId: 'Names an escalation: `escalation-` followed by the idempotency key of its gate failure.',
   IdempotencyKey: 'Makes a retried request count once: the same key from the same caller is applied once.',
+  ActionToken: 'The token of an email action link, as the email gave it: a compact JWS (base64url header, payload and HS256 signature joined by dots). A token of this shape may still be tampered with, expired, used or foreign.',
+  ActionForm: 'The form the confirmation page posts. A blank comment is no comment; whether one is required is for the escalation to say.',
+  SlackInteractionForm: "The form Slack posts for a button click: `payload` holds the interaction as JSON (a `block_actions` payload), per Slack's interactivity docs.",
   RaiseResult: 'The escalation a gate failure started or attached to.',
   RecoveredAccepted: 'The recovery report was delivered to the escalation.',
   Health: 'The shim and Temporal both answer.',
@@ -97,6 +111,7 @@ export type JsonSchema = Record<string, unknown>;
 
 export interface OpenApiResponse {
   description: string;
+  headers?: Record<string, { description: string; schema: JsonSchema }>;
   content?: Record<string, { schema: JsonSchema }>;
 }
 
@@ -144,12 +159,20 @@ interface OperationSpec {
   description: string;
   access: Access;
   escalationIdInPath?: true;
+  actionTokenInPath?: true;
+  /** Slack's signature headers: the credential of a Slack request. */
+  slackSignature?: true;
   idempotencyKey?: true;
-  body?: { schema: RequestSchemaName; required: boolean };
+  /** JSON unless `form` says application/x-www-form-urlencoded. */
+  body?: { schema: RequestSchemaName; required: boolean; form?: true };
   /** Success statuses and what they carry. */
   answers: Record<number, { description: string; schema: ResponseSchemaName | { mediaType: string; schema: JsonSchema } }>;
   /** Codes beyond those every route of its kind can answer (auth, body parsing, unknown id). */
   refusals?: Partial<Record<number, ErrorCode[]>>;
+  /** Registered before the rate limiter, so never refused with 429. */
+  unlimited?: true;
+  /** Why this operation sends a code, where that differs from why the others do. */
+  reasons?: Partial<Record<ErrorCode, string>>;
 }
 
 const operations: OperationSpec[] = [
@@ -277,6 +300,7 @@ const operations: OperationSpec[] = [
     summary: 'Email action link: confirmation page',
     description: 'The link in a reviewer email. Shows what would be decided and a form that posts the decision; changes nothing (mail scanners follow links). The signed, expiring, single-use token is the credential: no bearer token. Expired (410), replayed (409), tampered or malformed (400) and foreign (403) tokens get a page saying which.',
     access: 'public',
+    actionTokenInPath: true,
     answers: {
       200: { description: 'Confirmation page.', schema: { mediaType: 'text/html', schema: { type: 'string' } } },
       400: { description: 'The link is tampered with or malformed (page).', schema: { mediaType: 'text/html', schema: { type: 'string' } } },
@@ -285,6 +309,7 @@ const operations: OperationSpec[] = [
       409: { description: 'The escalation has ended (page).', schema: { mediaType: 'text/html', schema: { type: 'string' } } },
       410: { description: 'The link has expired (page).', schema: { mediaType: 'text/html', schema: { type: 'string' } } },
     },
+    refusals: { 500: ['Internal'] },
   },
   {
     method: 'post',
@@ -294,14 +319,17 @@ const operations: OperationSpec[] = [
     summary: 'Email action link: decide',
     description: 'Posted by the confirmation page (form field `comment`). Decides once as the token\'s reviewer through the email channel; a second use answers 409 with a page. Refusals of the escalation (403, 409, 400) come back as pages naming the refusal code.',
     access: 'public',
+    actionTokenInPath: true,
+    body: { schema: 'ActionForm', required: false, form: true },
     answers: {
       200: { description: 'Decided; result page.', schema: { mediaType: 'text/html', schema: { type: 'string' } } },
-      400: { description: 'Tampered or malformed link, or a comment the policy requires is missing (page).', schema: { mediaType: 'text/html', schema: { type: 'string' } } },
+      400: { description: 'Tampered or malformed link, a form that is not understood, or a comment the policy requires is missing (page).', schema: { mediaType: 'text/html', schema: { type: 'string' } } },
       403: { description: 'Foreign link, or the escalation refused the decision (page naming the refusal code).', schema: { mediaType: 'text/html', schema: { type: 'string' } } },
       404: { description: 'No such escalation (page).', schema: { mediaType: 'text/html', schema: { type: 'string' } } },
       409: { description: 'The link was used already, or the escalation has ended (page).', schema: { mediaType: 'text/html', schema: { type: 'string' } } },
       410: { description: 'The link has expired (page).', schema: { mediaType: 'text/html', schema: { type: 'string' } } },
     },
+    refusals: { 500: ['Internal'] },
   },
   {
     method: 'post',
@@ -311,11 +339,14 @@ const operations: OperationSpec[] = [
     summary: 'Slack interactivity: a button click',
     description: 'Slack posts button clicks (Approve, Reject, Acknowledge) here as `application/x-www-form-urlencoded` with a `payload` field. Authenticated by Slack\'s request signature (`X-Slack-Signature`, v0 HMAC-SHA256 over `v0:timestamp:body`, at most 5 minutes old), not a bearer token; the reviewer is the Slack user mapped to a policy person. Answers an ephemeral message for the clicking user; a retried click counts once.',
     access: 'public',
-    answers: {
-      200: { description: 'An ephemeral Slack message saying what was recorded or why not.', schema: { mediaType: 'application/json', schema: { type: 'object' } } },
-      400: { description: 'Not an Escalator button action: `InvalidInput`.', schema: 'ErrorBody' },
-      401: { description: 'The Slack signature is missing, wrong or older than 5 minutes: `Unauthenticated`.', schema: 'ErrorBody' },
-      404: { description: 'Slack interactivity is not configured: `NotFound`.', schema: 'ErrorBody' },
+    slackSignature: true,
+    body: { schema: 'SlackInteractionForm', required: true, form: true },
+    answers: { 200: { description: 'An ephemeral Slack message saying what was recorded or why not.', schema: { mediaType: 'application/json', schema: { type: 'object' } } } },
+    refusals: { 400: ['InvalidInput'], 401: ['Unauthenticated'], 404: ['NotFound'], 500: ['Internal'] },
+    reasons: {
+      InvalidInput: 'not an Escalator button action; `details` names the field',
+      Unauthenticated: 'the Slack signature is missing, wrong or older than 5 minutes',
+      NotFound: 'Slack interactivity is not configured on this shim',
     },
   },
   {
@@ -326,6 +357,7 @@ const operations: OperationSpec[] = [
     summary: 'Prometheus metrics',
     description: 'The shim\'s metrics in the Prometheus text format: requests by route and status, decisions refused by reason. Needs no token.',
     access: 'public',
+    unlimited: true,
     answers: { 200: { description: 'Metrics.', schema: { mediaType: 'text/plain', schema: { type: 'string' } } } },
   },
   {
@@ -351,6 +383,8 @@ const operations: OperationSpec[] = [
 ];
 
 const bodyRefusals: ErrorCode[] = ['InvalidInput', 'FST_ERR_CTP_INVALID_JSON_BODY', 'FST_ERR_CTP_EMPTY_JSON_BODY', 'FST_ERR_CTP_INVALID_CONTENT_LENGTH'];
+// A form is read by the form parser and then by the route, which answers what it does not understand itself.
+const formRefusals: ErrorCode[] = ['FST_ERR_CTP_INVALID_CONTENT_LENGTH'];
 
 /** Why each code is sent; `Forbidden` names the route's scope where it is used. */
 function whyCode(code: ErrorCode, access: Access): string {
@@ -364,7 +398,7 @@ function whyCode(code: ErrorCode, access: Access): string {
     case 'EscalationNotFound':
       return 'no escalation has this id';
     case 'NotFound':
-      return 'no such route';
+      return 'this path does not serve the method; the `Allow` header lists the methods it serves';
     case 'TemporalUnreachable':
       return 'Temporal does not answer';
     case 'RateLimited':
@@ -404,11 +438,11 @@ function whyCode(code: ErrorCode, access: Access): string {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return `the body is larger than ${requestBodyLimitBytes} bytes`;
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return 'the Content-Type is not application/json';
+      return 'the Content-Type is not the one the request body is described with';
     case 'FST_ERR_BAD_URL':
       return 'the path has malformed percent-encoding';
     case 'FST_ERR_MAX_PARAM_LENGTH':
-      return `the id in the path is longer than any escalation id (${escalationIdMaxLength} characters)`;
+      return `the id or token in the path is longer than ${actionTokenMaxLength} characters (an escalation id has at most ${escalationIdMaxLength})`;
   }
 }
 
@@ -420,6 +454,7 @@ const reasonPhrases: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  405: 'Method Not Allowed',
   409: 'Conflict',
   413: 'Content Too Large',
   414: 'URI Too Long',
@@ -433,16 +468,18 @@ const reasonPhrases: Record<number, string> = {
 function errorCodesOf(spec: OperationSpec): Map<number, ErrorCode[]> {
   const codes = new Map<number, ErrorCode[]>();
   const add = (status: number, ...more: ErrorCode[]) => codes.set(status, [...(codes.get(status) ?? []), ...more]);
-  if (spec.body) add(400, ...bodyRefusals);
+  const pathParameter = spec.escalationIdInPath || spec.actionTokenInPath;
+  if (spec.body) add(400, ...(spec.body.form ? formRefusals : bodyRefusals));
   if (spec.idempotencyKey && !spec.body) add(400, 'InvalidInput');
-  if (spec.escalationIdInPath) add(400, 'FST_ERR_BAD_URL');
+  if (pathParameter) add(400, 'FST_ERR_BAD_URL');
   if (spec.access !== 'public') add(401, 'Unauthenticated');
   if (spec.access !== 'public' && spec.access !== 'any-token') add(403, 'Forbidden');
   if (spec.escalationIdInPath) add(404, 'EscalationNotFound');
   if (spec.body) add(413, 'FST_ERR_CTP_BODY_TOO_LARGE');
-  if (spec.escalationIdInPath) add(414, 'FST_ERR_MAX_PARAM_LENGTH');
+  if (pathParameter) add(414, 'FST_ERR_MAX_PARAM_LENGTH');
   if (spec.body) add(415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE');
-  if (spec.access !== 'public') add(429, 'RateLimited');
+  // The rate limiter counts the public routes too, by address.
+  if (!spec.unlimited) add(429, 'RateLimited');
   if (spec.access !== 'public') add(500, 'Internal');
   if (spec.access !== 'public') add(503, 'IdentityProviderUnavailable');
   for (const [status, more] of Object.entries(spec.refusals ?? {})) add(Number(status), ...(more ?? []));
@@ -456,7 +493,7 @@ function errorCodesOf(spec: OperationSpec): Map<number, ErrorCode[]> {
  */
 export function openApiDocument(): OpenApiDocument {
   const paths: OpenApiDocument['paths'] = {};
-  const sharedResponses: Record<string, OpenApiResponse> = {};
+  const sharedResponses: Record<string, OpenApiResponse> = { MethodNotAllowed: methodNotAllowedResponse() };
   for (const spec of operations) (paths[spec.path] ??= {})[spec.method] = operationObject(spec, sharedResponses);
   return {
     openapi: '3.1.0',
@@ -465,14 +502,15 @@ export function openApiDocument(): OpenApiDocument {
       version: '1.0.0',
       description: [
         'Raise failed CI/CD gates and act on their escalations: decide, acknowledge, reassign, break glass, withdraw, report recovery, read the state.',
-        'Every route but `/healthz`, `/openapi.json` and `/docs` needs `Authorization: Bearer <token>`; the acting identity is the token\'s, never a field of the body.',
+        'Every route but those tagged Service needs `Authorization: Bearer <token>`; the acting identity is the token\'s, never a field of the body.',
         'Errors are `{ "error": { "code", "message", "details" } }` (see `ErrorBody`); `details` lists `{ path, message }` per bad field. A refused attempt never reaches the escalation\'s history; the shim records who tried, the code and the message in the outcome store.',
+        'Every path listed here that serves GET serves HEAD too (the same status and headers, no body). A method a listed path does not serve is answered 405 with an `Allow` header, whatever the token (see `MethodNotAllowed`); a path not listed here is answered 404 (`NotFound`), whatever the token.',
       ].join('\n\n'),
     },
     tags: [
       { name: 'Gate failures', description: 'Raising escalations.' },
       { name: 'Escalations', description: 'Reading and acting on an escalation.' },
-      { name: 'Service', description: 'Health and this description; no token needed.' },
+      { name: 'Service', description: 'Health, metrics, this description, and the routes email links and Slack call; no bearer token needed.' },
     ],
     paths,
     components: {
@@ -481,6 +519,9 @@ export function openApiDocument(): OpenApiDocument {
       parameters: {
         EscalationId: { name: 'id', in: 'path', required: true, description: 'The escalation id, as `RaiseResult.escalationId` gave it.', schema: schemaRef('EscalationId') },
         IdempotencyKey: { name: 'Idempotency-Key', in: 'header', required: false, description: 'Makes a retry count once: the same key from the same caller is applied once and answered with the same result.', schema: schemaRef('IdempotencyKey') },
+        ActionToken: { name: 'token', in: 'path', required: true, description: 'The signed, expiring, single-use token of an email action link; the credential of the request.', schema: schemaRef('ActionToken') },
+        SlackSignature: { name: 'X-Slack-Signature', in: 'header', required: true, description: "Slack's request signature: `v0=` and the hex HMAC-SHA256, under the app's signing secret, of `v0:<timestamp>:<body>`.", schema: { type: 'string', pattern: '^v0=[0-9a-f]{64}$' } },
+        SlackRequestTimestamp: { name: 'X-Slack-Request-Timestamp', in: 'header', required: true, description: 'When Slack sent the request, in Unix seconds; a request more than 5 minutes away from now is refused.', schema: { type: 'string', pattern: '^[0-9]+$' } },
       },
       securitySchemes: {
         bearerAuth: {
@@ -500,27 +541,38 @@ export function openApiDocument(): OpenApiDocument {
   };
 }
 
-/** The operation; an error answer with a single code the same everywhere goes to `sharedResponses`, named by its code. */
+/**
+ * The operation; an error answer with a single code the same everywhere goes to `sharedResponses`,
+ * named by its code. Where an answer (an action page) and errors share a status, both are described.
+ */
 function operationObject(spec: OperationSpec, sharedResponses: Record<string, OpenApiResponse>): OpenApiOperation {
-  const parameters = [...(spec.escalationIdInPath ? [parameterRef('EscalationId')] : []), ...(spec.idempotencyKey ? [parameterRef('IdempotencyKey')] : [])];
-  const responses: OpenApiOperation['responses'] = {};
+  const parameters = [
+    ...(spec.escalationIdInPath ? [parameterRef('EscalationId')] : []),
+    ...(spec.actionTokenInPath ? [parameterRef('ActionToken')] : []),
+    ...(spec.idempotencyKey ? [parameterRef('IdempotencyKey')] : []),
+    ...(spec.slackSignature ? [parameterRef('SlackSignature'), parameterRef('SlackRequestTimestamp')] : []),
+  ];
+  const responses: Record<string, OpenApiResponse | { $ref: string }> = {};
   for (const [status, answer] of Object.entries(spec.answers)) {
     const content = typeof answer.schema === 'string' ? { 'application/json': { schema: schemaRef(answer.schema) } } : { [answer.schema.mediaType]: { schema: answer.schema.schema } };
     responses[status] = { description: answer.description, content };
   }
   for (const [status, codes] of errorCodesOf(spec)) {
-    const response = {
-      description: [`${reasonPhrases[status] ?? 'Error'}. \`error.code\` ${codes.length > 1 ? 'is one of' : 'is'}:`, ...codes.map((code) => `- \`${code}\`: ${whyCode(code, spec.access)}`)].join('\n'),
-      content: { 'application/json': { schema: schemaRef('ErrorBody') } },
-    };
+    const reason = (code: ErrorCode) => spec.reasons?.[code] ?? whyCode(code, spec.access);
+    const codeList = [`\`error.code\` ${codes.length > 1 ? 'is one of' : 'is'}:`, ...codes.map((code) => `- \`${code}\`: ${reason(code)}`)].join('\n');
+    const errorBody = { 'application/json': { schema: schemaRef('ErrorBody') } };
+    const answer = responses[status] as OpenApiResponse | undefined;
     const [only] = codes;
-    if (codes.length === 1 && only !== 'Forbidden') {
-      sharedResponses[only!] = response;
-      responses[String(status)] = { $ref: `#/components/responses/${only}` };
+    if (answer) {
+      responses[status] = { description: `${answer.description}\n\nOr an error, refused before any page is made; ${codeList}`, content: { ...answer.content, ...errorBody } };
+    } else if (codes.length === 1 && only !== 'Forbidden' && !spec.reasons?.[only!]) {
+      sharedResponses[only!] = { description: `${reasonPhrases[status] ?? 'Error'}. ${codeList}`, content: errorBody };
+      responses[status] = { $ref: `#/components/responses/${only}` };
     } else {
-      responses[String(status)] = response;
+      responses[status] = { description: `${reasonPhrases[status] ?? 'Error'}. ${codeList}`, content: errorBody };
     }
   }
+  responses['405'] = { $ref: '#/components/responses/MethodNotAllowed' };
   return {
     operationId: spec.operationId,
     tags: [spec.tag],
@@ -528,17 +580,33 @@ function operationObject(spec: OperationSpec, sharedResponses: Record<string, Op
     description: `${spec.description}\n\n${accessSentence(spec.access)}`,
     security: securityOf(spec.access),
     ...(parameters.length ? { parameters } : {}),
-    ...(spec.body
-      ? {
-          requestBody: {
-            description: spec.body.required ? 'JSON.' : 'JSON; may be left out (no body and no Content-Type).',
-            required: spec.body.required,
-            content: { 'application/json': { schema: schemaRef(spec.body.schema) } },
-          },
-        }
-      : {}),
+    ...(spec.body ? { requestBody: requestBodyOf(spec.body) } : {}),
     // Integer-like keys keep ascending order in every JavaScript engine, so the statuses come sorted.
     responses,
+  };
+}
+
+function requestBodyOf(body: NonNullable<OperationSpec['body']>): NonNullable<OpenApiOperation['requestBody']> {
+  const [mediaType, name] = body.form ? ['application/x-www-form-urlencoded', 'A form'] : ['application/json', 'JSON'];
+  return {
+    description: body.required ? `${name}.` : `${name}; may be left out (no body and no Content-Type).`,
+    required: body.required,
+    content: { [mediaType]: { schema: schemaRef(body.schema) } },
+  };
+}
+
+/**
+ * Answered on every listed path to a method it does not serve, before any token is looked at. It
+ * belongs to the path rather than to one operation; OpenAPI 3.1 has no place for that, so every
+ * operation refers to it.
+ */
+function methodNotAllowedResponse(): OpenApiResponse {
+  return {
+    description: `${reasonPhrases[405]}: the request's method is not one this path serves. \`error.code\` is:\n- \`${methodNotAllowedCode}\`: ${whyCode(methodNotAllowedCode, 'public')}`,
+    headers: {
+      Allow: { description: 'The methods this path serves, comma-separated: HEAD wherever GET is served.', schema: { type: 'string', examples: ['GET, HEAD'] } },
+    },
+    content: { 'application/json': { schema: schemaRef('ErrorBody') } },
   };
 }
 
@@ -558,7 +626,7 @@ function schemaRef(name: SchemaName): JsonSchema {
   return { $ref: `#/components/schemas/${name}` };
 }
 
-function parameterRef(name: 'EscalationId' | 'IdempotencyKey'): { $ref: string } {
+function parameterRef(name: 'EscalationId' | 'ActionToken' | 'IdempotencyKey' | 'SlackSignature' | 'SlackRequestTimestamp'): { $ref: string } {
   return { $ref: `#/components/parameters/${name}` };
 }
 
@@ -566,7 +634,7 @@ function parameterRef(name: 'EscalationId' | 'IdempotencyKey'): { $ref: string }
 function componentSchemas(): Record<string, JsonSchema> {
   const merged: Record<string, JsonSchema> = {};
   for (const [io, schemas] of [
-    ['input', requestSchemas],
+    ['input', { ...requestSchemas, ...formAndTokenSchemas }],
     ['output', responseSchemas],
   ] as const) {
     const registry = z.registry<{ id: string }>();

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { decisionActionIds, parseDecisionButtonValue } from '../../activities/channels/slack-blocks.js';
 import { verifySlackRequest } from '../../activities/channels/slack.js';
 import { escalationIdSchema } from '../../domain/request-bodies.js';
@@ -12,6 +13,14 @@ export interface SlackInteractionOptions {
   personFor: (slackUserId: string) => string | undefined;
   recordRefusal?: (refusal: { escalationId: string; at: string; actor: string; code: string; message: string; channel: string }) => Promise<void>;
 }
+
+/**
+ * The body of Slack's interactivity requests (application/x-www-form-urlencoded): a single field,
+ * `payload`, holding the interaction as JSON.
+ */
+export const slackInteractionFormSchema = z.object({
+  payload: z.string().min(1).describe('The interaction as JSON; for a button click, a `block_actions` payload with `user.id` and `actions[0]`'),
+});
 
 interface BlockActionsPayload {
   type: string;
@@ -69,9 +78,9 @@ export function registerSlackInteractions(app: FastifyInstance, escalator: Escal
 }
 
 function parsePayload(rawBody: string): BlockActionsPayload {
-  const payload = new URLSearchParams(rawBody).get('payload');
+  const form = slackInteractionFormSchema.safeParse({ payload: new URLSearchParams(rawBody).get('payload') ?? undefined });
   try {
-    const parsed: unknown = payload ? JSON.parse(payload) : undefined;
+    const parsed: unknown = form.success ? JSON.parse(form.data.payload) : undefined;
     if (parsed && typeof parsed === 'object') return parsed as BlockActionsPayload;
   } catch {
     // answered below
