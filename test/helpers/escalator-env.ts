@@ -22,6 +22,11 @@ export interface EscalatorEnv {
   publicUrl: string;
   /** The worker's outcome store (a SQLite file, or PostgreSQL when `databaseUrl` is given). */
   store: OutcomeStore;
+  /**
+   * Stops the worker, runs `meanwhile`, then starts a fresh worker on the same task queue: messages
+   * sent meanwhile wait at the server and reach the new worker together, in one workflow task.
+   */
+  withWorkerStopped<T>(meanwhile: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -29,14 +34,17 @@ export interface EscalatorEnv {
  * A running Escalator against the shared dev server: a worker on a unique task queue with the given
  * policy, a real SMTP sink, and a client. Close it in `afterAll`.
  */
-export async function startEscalator(policyYaml: string, options: { databaseUrl?: string; actionSecret?: string; environment?: Record<string, string> } = {}): Promise<EscalatorEnv> {
+export async function startEscalator(
+  policyYaml: string,
+  options: { databaseUrl?: string; actionSecret?: string; environment?: Record<string, string>; smtp?: Parameters<typeof startSmtpSink>[0] } = {},
+): Promise<EscalatorEnv> {
   quietRuntime();
   const address = inject('temporalAddress');
   const dir = await mkdtemp(join(tmpdir(), 'escalator-env-'));
   const policyFile = join(dir, 'policy.yaml');
   const outcomesFile = join(dir, 'outcomes.sqlite');
   await writeFile(policyFile, policyYaml);
-  const smtp = await startSmtpSink();
+  const smtp = await startSmtpSink(options.smtp);
   const taskQueue = `test-${randomUUID()}`;
   const publicUrl = 'http://escalator.test';
   const config = workerConfigFrom({
@@ -51,8 +59,12 @@ export async function startEscalator(policyYaml: string, options: { databaseUrl?
     ...options.environment,
   });
   const nativeConnection = await NativeConnection.connect({ address });
-  const { worker, store, close: closeWorker } = await createEscalatorWorker(config, { connection: nativeConnection, workflowBundle: { codePath: inject('workflowBundlePath') } });
-  const running = worker.run();
+  const launch = () => createEscalatorWorker(config, { connection: nativeConnection, workflowBundle: { codePath: inject('workflowBundlePath') } });
+  const first = await launch();
+  const { store } = first;
+  let { worker } = first;
+  let running = worker.run();
+  const closers = [first.close];
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
   return {
@@ -64,9 +76,18 @@ export async function startEscalator(policyYaml: string, options: { databaseUrl?
     policyFile,
     publicUrl,
     store,
+    async withWorkerStopped(meanwhile) {
+      await stopWorker(worker, running);
+      const result = await meanwhile();
+      const next = await launch();
+      closers.push(next.close);
+      worker = next.worker;
+      running = worker.run();
+      return result;
+    },
     async close() {
       await stopWorker(worker, running);
-      await closeWorker();
+      for (const closeWorker of closers) await closeWorker();
       await nativeConnection.close();
       await connection.close();
       await smtp.close();
