@@ -11,7 +11,7 @@ const count = z.number().int().min(0);
 
 /** Codes the shim answers with itself. */
 // `BadRequest`: a request that is not well-formed HTTP (or whose headers are too large), refused before any route.
-export const shimErrorCodes = ['InvalidInput', 'Unauthenticated', 'Forbidden', 'EscalationNotFound', 'NotFound', 'RateLimited', 'IdentityProviderUnavailable', 'TemporalUnreachable', 'Internal', 'BadRequest'] as const;
+export const shimErrorCodes = ['InvalidInput', 'Unauthenticated', 'Forbidden', 'EscalationNotFound', 'NotFound', 'MethodNotAllowed', 'RateLimited', 'IdentityProviderUnavailable', 'TemporalUnreachable', 'Internal', 'BadRequest'] as const;
 
 /** Fastify's own refusals of a request, passed on with Fastify's code. */
 export const fastifyErrorCodes = [

@@ -398,6 +398,8 @@ function whyCode(code: ErrorCode, access: Access): string {
     case 'EscalationNotFound':
       return 'no escalation has this id';
     case 'NotFound':
+      return 'no such route';
+    case 'MethodNotAllowed':
       return 'this path does not serve the method; the `Allow` header lists the methods it serves';
     case 'TemporalUnreachable':
       return 'Temporal does not answer';

@@ -2,11 +2,8 @@ import type { FastifyInstance, HTTPMethods } from 'fastify';
 import type { ErrorCode } from '../../domain/api-responses.js';
 import { HttpError } from './http-error.js';
 
-/**
- * The `error.code` of a 405. `ErrorBody` (domain/api-responses.ts) has no code of its own for it;
- * `NotFound` says what is missing, a route for this method on this path, and `Allow` says the rest.
- */
-export const methodNotAllowedCode: ErrorCode = 'NotFound';
+/** The `error.code` of a 405; the `Allow` header names the methods the path serves. */
+export const methodNotAllowedCode: ErrorCode = 'MethodNotAllowed';
 
 /** The answer to a request for a path no route serves, with any method. */
 export function noRouteError(method: string, url: string): HttpError {
