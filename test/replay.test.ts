@@ -15,6 +15,7 @@ describe('recorded histories', () => {
       'dynamic-fallback.json',
       'no-policy-blocked.json',
       'parallel-break-glass.json',
+      'parallel-quiet-hours-stand-in.json',
       'parallel-quorum.json',
       'parallel-renotify-exhausted.json',
       'sequential-exhausted-rollback.json',
