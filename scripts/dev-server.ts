@@ -8,9 +8,10 @@
  * straight to this process's stdout/stderr, `pid` is found best-effort via /proc (NaN if not found), and `stop()`
  * tears the SDK environment down (the SDK kills the server; no graceful SIGTERM).
  *
- * Run directly (`tsx scripts/dev-server.ts`) it starts a server configured from env (TEMPORAL_PORT=7233,
- * TEMPORAL_UI_PORT=8233, TEMPORAL_DB_FILE=.data/temporal.sqlite relative to the repo root, TEMPORAL_HEADLESS=1,
- * TEMPORAL_NAMESPACE=default), prints its address and UI URL, and stops it on SIGINT/SIGTERM.
+ * Run directly (`tsx scripts/dev-server.ts`) it starts a server configured from env (defaults: TEMPORAL_PORT=7233,
+ * TEMPORAL_UI_PORT=8233, TEMPORAL_DB_FILE=.data/temporal.sqlite relative to the repo root, TEMPORAL_NAMESPACE=default),
+ * with the Web UI unless TEMPORAL_HEADLESS is `1` or `true`, prints its address and UI URL, and stops it on
+ * SIGINT/SIGTERM.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile } from 'node:fs/promises';

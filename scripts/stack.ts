@@ -1,11 +1,19 @@
 /**
  * `npm start`: the whole local stack in one terminal — the Temporal dev server with its UI (SQLite
- * file, so escalations survive a restart), a mail catcher, the worker and the HTTP shim. Ctrl-C
- * stops everything. The first run builds the Temporal CLI (a few minutes).
+ * file, so escalations survive a restart), a mail catcher, the worker and the HTTP shim. The first
+ * run builds the Temporal CLI (a few minutes).
+ *
+ * Ctrl-C, or SIGTERM/SIGINT sent to `npm start` or to this process, stops everything and exits.
+ * package.json runs this as `exec node --import tsx scripts/stack.ts`, for two reasons:
+ * - npm forwards SIGTERM/SIGINT only to its own child, the `sh -c` running the script, and sh dies
+ *   of the signal without passing it on; `exec` makes this process that child.
+ * - tsx's CLI would relay the signal, but SIGKILLs a child that does not confirm it within 30 ms,
+ *   and a SIGKILLed stack cannot stop its children.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ListenAddress, workerConfigFrom } from '../worker/config.js';
 import { startDevServer } from './dev-server.js';
 import { startMailCatcher } from './mail-catcher.js';
 
@@ -17,6 +25,8 @@ const settings = {
   shimPort: Number(process.env.ESCALATOR_SHIM_PORT ?? 8080),
   dataDir: resolve(root, process.env.ESCALATOR_DATA_DIR ?? '.data'),
 };
+/** How long the worker and the shim get to finish after SIGTERM before they are killed. */
+const childStopGraceMs = 15_000;
 
 function say(component: string, line: string): void {
   process.stdout.write(`${component.padEnd(8)}| ${line}\n`);
@@ -46,13 +56,28 @@ function waitForLine(child: ChildProcess, pattern: RegExp, what: string): Promis
   });
 }
 
+/** Where a worker listener's metrics are, as the banner shows it. */
+function metricsUrl(address: ListenAddress | null): string {
+  return address ? `http://${address.text}/metrics` : 'off';
+}
+
+// What has started, stopped newest first, including what finishes starting meanwhile. Once stopping
+// has begun, more signals only wait for it: exiting halfway would leave the rest running.
+const stops: Array<() => Promise<void> | void> = [];
+let stopping: Promise<void> | undefined;
+function stopAll(): Promise<void> {
+  return (stopping ??= (async () => {
+    for (let stop = stops.pop(); stop; stop = stops.pop()) await stop();
+  })());
+}
+
 async function main(): Promise<void> {
-  const started: Array<() => Promise<void> | void> = [];
-  const stopAll = async () => {
-    for (const stop of started.reverse()) await stop();
-  };
-  process.once('SIGINT', () => void stopAll().then(() => process.exit(0)));
-  process.once('SIGTERM', () => void stopAll().then(() => process.exit(0)));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (!stopping) say('stack', `${signal}: stopping everything`);
+      void stopAll().then(() => process.exit(0));
+    });
+  }
   try {
     const server = await startDevServer({
       port: settings.temporalPort,
@@ -60,9 +85,9 @@ async function main(): Promise<void> {
       dbFile: resolve(settings.dataDir, 'temporal.sqlite'),
       log: (line) => say('temporal', line),
     });
-    started.push(() => server.stop());
+    stops.push(() => server.stop());
     const mail = await startMailCatcher({ port: settings.smtpPort, dir: resolve(settings.dataDir, 'mail'), announce: (line) => say('mail', line) });
-    started.push(() => mail.close());
+    stops.push(() => mail.close());
 
     const environment = {
       TEMPORAL_ADDRESS: server.address,
@@ -71,10 +96,14 @@ async function main(): Promise<void> {
       ESCALATOR_OUTCOMES_FILE: resolve(settings.dataDir, 'outcomes.sqlite'),
       ESCALATOR_SHIM_PORT: String(settings.shimPort),
     };
+    // A signal came while the server started: it is being stopped, start nothing more.
+    if (stopping) return;
+    // The banner names the listeners the worker opens: it reads them from the same environment.
+    const workerConfig = workerConfigFrom({ ...process.env, ...environment });
     const worker = startProcess('worker', 'worker/main.ts', environment);
-    started.push(() => stopChild(worker));
+    stops.push(() => stopChild(worker, 'worker'));
     const shim = startProcess('shim', 'client/shim/main.ts', environment);
-    started.push(() => stopChild(shim));
+    stops.push(() => stopChild(shim, 'shim'));
     await Promise.all([waitForLine(worker, /worker started/, 'the worker'), waitForLine(shim, /Server listening/, 'the HTTP shim')]);
 
     process.stdout.write(`
@@ -82,11 +111,11 @@ Escalator is up. Look here:
   Temporal UI    ${server.uiUrl}   (workflows, search attributes, histories)
   HTTP shim      http://127.0.0.1:${settings.shimPort}   (curl http://127.0.0.1:${settings.shimPort}/healthz)
   Temporal gRPC  ${server.address}
-  Metrics        http://127.0.0.1:9465/metrics (Escalator), http://127.0.0.1:9464/metrics (SDK), http://127.0.0.1:${settings.shimPort}/metrics (shim)
+  Metrics        ${metricsUrl(workerConfig.ESCALATOR_WORKER_HTTP_ADDRESS)} (Escalator), ${metricsUrl(workerConfig.ESCALATOR_SDK_METRICS_ADDRESS)} (SDK), http://127.0.0.1:${settings.shimPort}/metrics (shim)
   API docs       http://127.0.0.1:${settings.shimPort}/docs
   Mail           smtp://127.0.0.1:${settings.smtpPort}, saved under ${resolve(settings.dataDir, 'mail')}
   Outcomes       ${environment.ESCALATOR_OUTCOMES_FILE} (SQLite)
-  Policy         ${resolve(root, process.env.ESCALATOR_POLICY_FILE ?? 'policies/example.yaml')}
+  Policy         ${resolve(root, workerConfig.ESCALATOR_POLICY_FILE)}
   Dev tokens     ${resolve(root, 'config/tokens.dev.yaml')}
 Ctrl-C stops everything.
 `);
@@ -95,16 +124,25 @@ Ctrl-C stops everything.
       new Promise((_, reject) => shim.once('exit', (code) => reject(new Error(`the HTTP shim exited with code ${code}`)))),
     ]);
   } catch (error) {
+    // While a signal stops the stack its children exit on purpose; the signal handler exits.
+    if (stopping) return;
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     await stopAll();
     process.exit(1);
   }
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+function stopChild(child: ChildProcess, component: string): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolvePromise) => {
-    child.once('exit', () => resolvePromise());
+    const kill = setTimeout(() => {
+      say(component, `did not exit within ${childStopGraceMs} ms of SIGTERM; sending SIGKILL`);
+      child.kill('SIGKILL');
+    }, childStopGraceMs);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolvePromise();
+    });
     child.kill('SIGTERM');
   });
 }
