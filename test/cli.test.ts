@@ -168,6 +168,30 @@ describe('the escalator CLI against a running Escalator', () => {
     await env.escalator.withdraw(escalationId, { by: 'ci', reason: 'test done' });
   });
 
+  it('says when more escalations match than --limit shows, on stderr with --json', async () => {
+    const service = `limited-${randomUUID().slice(0, 8)}`;
+    const ids = [await raised({ service }), await raised({ service })];
+    const byService = ['list', '--service', service, ...connection];
+    await vi.waitFor(
+      async () => expect(json<Array<{ escalationId: string }>>(await escalator([...byService, '--json'])).map((row) => row.escalationId).sort()).toEqual([...ids].sort()),
+      { timeout: 30_000, interval: 500 },
+    );
+
+    const cut = await escalator([...byService, '--limit', '1']);
+    expect(cut.code, cut.stderr).toBe(0);
+    expect(cut.stdout.trimEnd().split('\n').at(-1)).toBe('showing the first 1; more match: --limit N for more');
+    const cutJson = await escalator([...byService, '--limit', '1', '--json']);
+    expect(json<unknown[]>(cutJson)).toHaveLength(1);
+    expect(cutJson.stderr).toBe('note: showing the first 1; more match: --limit N for more\n');
+
+    const all = await escalator([...byService, '--limit', '2']);
+    expect(all.stdout).not.toContain('more match');
+    const allJson = await escalator([...byService, '--limit', '2', '--json']);
+    expect(json<unknown[]>(allJson)).toHaveLength(2);
+    expect(allJson.stderr).toBe('');
+    for (const id of ids) await env.escalator.withdraw(id, { by: 'ci', reason: 'test done' });
+  });
+
   it('quotes filter values, so a filter cannot change the query', async () => {
     const run = await escalator(['list', '--gate', 'x" OR Gate != "', '--reviewer', 'a\\"b', '--json', ...connection]);
     expect(run.code, run.stderr).toBe(0);
@@ -238,6 +262,40 @@ describe('the escalator CLI against a running Escalator', () => {
     }
     const asJson = await escalator(['status', missing, '--json', ...connection]);
     expect(errorJson(asJson)).toEqual({ error: { code: 'EscalationNotFound', message: `no escalation ${missing}`, details: null } });
+  });
+
+  it('shows the escalation for an id given without its escalation- prefix, and says so', async () => {
+    const key = `gate-${randomUUID()}`;
+    const escalationId = await raised({ idempotencyKey: key });
+    expect(escalationId).toBe(`escalation-${key}`);
+
+    const run = await escalator(['status', key, ...connection]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toBe(`note: no escalation ${key}; showing ${escalationId}\n`);
+    expect(run.stdout).toMatch(/│ awaited\s+│ alice\s+│/);
+    const asJson = await escalator(['status', key, '--json', ...connection]);
+    expect(json<EscalationView>(asJson)).toMatchObject({ escalationId, status: 'waiting' });
+    await env.escalator.withdraw(escalationId, { by: 'ci', reason: 'test done' });
+  });
+
+  it('names the prefixed id when an action is given the id without it, and acts on nothing', async () => {
+    const key = `gate-${randomUUID()}`;
+    const escalationId = await raised({ idempotencyKey: key });
+    for (const args of [['decide', key, '--as', 'alice', '--approve'], ['withdraw', key, '--as', 'ci', '--reason', 'x'], ['break-glass', key, '--as', 'erin', '--justification', 'x']]) {
+      const run = await escalator([...args, ...connection]);
+      expect(run.code, `${args[0]}: ${run.stderr}`).toBe(3);
+      expect(run.stderr.trim()).toBe(`error: no escalation ${key}; did you mean ${escalationId}?`);
+    }
+    expect(await env.escalator.status(escalationId)).toMatchObject({ status: 'waiting', decisions: [] });
+
+    const missing = `missing-${randomUUID()}`;
+    const status = await escalator(['status', missing, ...connection]);
+    expect(status.code).toBe(3);
+    expect(status.stderr.trim()).toBe(`error: no escalation ${missing}; nor escalation-${missing}`);
+    const decide = await escalator(['decide', missing, '--as', 'alice', '--approve', '--json', ...connection]);
+    expect(decide.code).toBe(3);
+    expect(errorJson(decide).error).toEqual({ code: 'EscalationNotFound', message: `no escalation ${missing}`, details: null });
+    await env.escalator.withdraw(escalationId, { by: 'ci', reason: 'test done' });
   });
 
   it('exits 2 on invalid input, naming the field, and starts nothing', async () => {
@@ -426,7 +484,7 @@ describe('escalator policy explain', () => {
   it.concurrent('explains a dynamic gate: candidates, factors, the pick, cold start and fallback', async () => {
     const failure = join(await mkdtemp(join(tmpdir(), 'escalator-explain-')), 'failure.json');
     await writeFile(failure, JSON.stringify(gateFailure({ gate: { name: 'unit-tests', kind: 'tests' }, severity: 'low', occurredAt: fridayMorning, change: { ...gateFailure().change, changedFiles: ['src/basket/totals.ts', 'docs/readme.md'] } })));
-    const run = await escalator(['policy', 'explain', example, '--failure', failure]);
+    const run = await escalator(['policy', 'explain', example, '--failure', failure, '--at', fridayMorning]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/│ model\s+│ dynamic, chosen by gate unit-tests's own model/);
     expect(run.stdout).toMatch(/│ 1\s+│ carol\s+│ 5.5\s+│ yes\s+│ codeowners 0: owns none of the changed files/);
@@ -434,7 +492,7 @@ describe('escalator policy explain', () => {
     expect(run.stdout).toMatch(/│ cold start\s+│ when gate unit-tests or service checkout has fewer than 5 ended escalation\(s\) in the outcome store: runs parallel/);
     expect(run.stdout).toMatch(/\+30m\s+│ fallback\s+│ 1\s+│ no decision from carol within the routing threshold: falls back to the sequential chain \(depth 1\)/);
 
-    const asJson = json<PlanExplanation>(await escalator(['policy', 'explain', example, '--failure', failure, '--json']));
+    const asJson = json<PlanExplanation>(await escalator(['policy', 'explain', example, '--failure', failure, '--at', fridayMorning, '--json']));
     expect(asJson.at).toBe('2026-11-27T09:00:00.000Z');
     expect(asJson.dynamic).toMatchObject({
       candidates: ['alice', 'bob', 'carol', 'dave'],
@@ -470,6 +528,27 @@ describe('escalator policy explain', () => {
     expect(early.first).toMatchObject({ reviewers: ['carol'], emailed: ['carol'], held: [] });
     expect(early.timeline.find((e) => e.held?.length)).toMatchObject({ at: '2026-11-28T05:30:00.000Z', reviewers: ['dave'], emailed: ['carol'], held: ['dave'] });
     expect(early.timeline.find((e) => e.event === 'quiet-hours-ended')).toMatchObject({ at: '2026-11-28T06:00:00.000Z', reviewers: ['dave'], emailed: ['dave'] });
+  });
+
+  it.concurrent("explains now, not the failure's occurredAt, and says which moment it explains and why", async () => {
+    const failure = join(await mkdtemp(join(tmpdir(), 'escalator-explain-')), 'failure.json');
+    await writeFile(failure, JSON.stringify(gateFailure({ gate: { name: 'lint', kind: 'custom' }, severity: 'low', occurredAt: fridayMorning })));
+    const before = Date.now();
+    const fromFile = await escalator(['policy', 'explain', example, '--failure', failure]);
+    const asJson = json<PlanExplanation>(await escalator(['policy', 'explain', example, '--failure', failure, '--json']));
+    const after = Date.now();
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    const explainedAt = /explained at (\S+) \(now, not the failure's occurredAt 2026-11-27T09:00:00\.000Z; pass --at to choose\)\. Nothing was started or recorded\./.exec(fromFile.stdout)?.[1];
+    expect(explainedAt, fromFile.stdout).toBeDefined();
+    for (const at of [explainedAt!, asJson.at]) {
+      expect(Date.parse(at)).toBeGreaterThanOrEqual(before);
+      expect(Date.parse(at)).toBeLessThanOrEqual(after);
+    }
+
+    const fromFlags = await explain(['--gate', 'lint', '--kind', 'custom', '--severity', 'low']);
+    expect(fromFlags.stdout).toMatch(/explained at \d{4}-\d\d-\d\dT[\d:.]+Z \(now; pass --at to choose\)\./);
+    const chosen = await escalator(['policy', 'explain', example, '--failure', failure, '--at', '2026-11-28T04:30:00Z']);
+    expect(chosen.stdout).toContain('explained at 2026-11-28T04:30:00.000Z (--at).');
   });
 
   it.concurrent('touches nothing: needs no Temporal, and no escalation exists afterwards', async () => {

@@ -3,12 +3,18 @@ import { durationText } from './duration-text.js';
 import { detailsTable, table } from './output.js';
 import type { DryRunEvent, PlanExplanation } from './plan-explanation.js';
 
+/** Why the explanation is for its moment: `--at` chose it, or it is now; `occurredAt` is the failure's. */
+export interface ExplainedMoment {
+  chosenBy: 'now' | '--at';
+  occurredAt: string;
+}
+
 /** The readable form of `policy explain`: why this plan, who first, and every timeout in order. */
-export function renderExplanation(explanation: PlanExplanation): string {
+export function renderExplanation(explanation: PlanExplanation, moment: ExplainedMoment): string {
   const { failure } = explanation;
   const flags = [failure.hotfix ? 'hotfix' : '', failure.rollback ? 'rollback' : ''].filter(Boolean).join(', ');
   const parts = [
-    `Dry run for ${failure.gate} (${failure.kind}) on ${failure.service}, severity ${failure.severity}${flags ? `, ${flags}` : ''}, at ${explanation.at}. Nothing was started or recorded.`,
+    `Dry run for ${failure.gate} (${failure.kind}) on ${failure.service}, severity ${failure.severity}${flags ? `, ${flags}` : ''}, explained at ${explanation.at} (${whyThisMoment(explanation.at, moment)}). Nothing was started or recorded.`,
   ];
   if (explanation.noPolicy) {
     parts.push(`No policy: ${explanation.noPolicy}`);
@@ -72,6 +78,13 @@ export function renderExplanation(explanation: PlanExplanation): string {
   parts.push(explanation.dynamic ? 'If nobody answers (routed: enough history)' : 'If nobody answers', timelineTable(explanation.timeline));
   if (explanation.dynamic) parts.push(`If nobody answers (cold start)`, timelineTable(explanation.dynamic.coldStart.timeline));
   return parts.join('\n');
+}
+
+function whyThisMoment(at: string, moment: ExplainedMoment): string {
+  if (moment.chosenBy === '--at') return '--at';
+  // A failure from a file may have failed hours ago, when quiet hours and rotations differed.
+  const occurredAt = new Date(moment.occurredAt).toISOString();
+  return occurredAt === at ? 'now; pass --at to choose' : `now, not the failure's occurredAt ${occurredAt}; pass --at to choose`;
 }
 
 function firstAsked(explanation: PlanExplanation): string | undefined {

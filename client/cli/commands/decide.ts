@@ -3,6 +3,7 @@ import type { DecisionKind } from '../../../domain/escalation.js';
 import { decisionBodySchema } from '../../../domain/request-bodies.js';
 import { InvalidInputError } from '../../errors.js';
 import { type ConnectionFlags, connectionSettingsFrom, withConnectionOptions, withEscalator } from '../connection.js';
+import { actOnEscalation } from '../escalation-id.js';
 import { parseFlags, personIdSchema, withOperatorIdentity } from '../operator-identity.js';
 import { printJson, printLine } from '../output.js';
 import { renderEscalation } from '../render-escalation.js';
@@ -16,7 +17,7 @@ export function registerDecide(program: Command): void {
   const command = program
     .command('decide')
     .description('record a decision for an awaited reviewer; refused decisions change nothing and exit 4 with the refusal code')
-    .argument('<escalation-id>', 'the escalation')
+    .argument('<escalation-id>', 'the escalation, exactly (escalation-…): when only escalation-<id> exists, the error names it')
     .addOption(new Option('--approve', 'approve the gate').conflicts(['reject', 'override']))
     .addOption(new Option('--reject', 'reject: block the gate').conflicts(['approve', 'override']))
     .addOption(new Option('--override', 'vote to override (parallel gates with an override quorum)').conflicts(['approve', 'reject']))
@@ -30,7 +31,9 @@ export function registerDecide(program: Command): void {
     const request = parseFlags(decideSchema, { decision, reviewer: flags.as, ...(flags.comment !== undefined ? { comment: flags.comment } : {}) }, { reviewer: '--as', comment: '--comment' });
     const settings = connectionSettingsFrom(process.env, flags);
     const view = await withEscalator(settings, ({ escalator }) =>
-      escalator.decide(escalationId, { reviewer: request.reviewer, decision: request.decision, channel: 'cli', ...(request.comment ? { comment: request.comment } : {}) }),
+      actOnEscalation(escalator, escalationId, () =>
+        escalator.decide(escalationId, { reviewer: request.reviewer, decision: request.decision, channel: 'cli', ...(request.comment ? { comment: request.comment } : {}) }),
+      ),
     );
     if (flags.json) return printJson(view);
     printLine(`recorded: ${request.reviewer} ${request.decision}s ${escalationId}`);

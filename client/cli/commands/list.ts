@@ -38,22 +38,30 @@ export function registerList(program: Command): void {
     .addOption(new Option('--severity <level>', 'Severity').choices(severities))
     .option('--reviewer <person>', 'awaited reviewer (AwaitedReviewers contains)')
     .option('--service <name>', 'Service')
-    .option('--limit <count>', 'at most this many', positiveInteger, 20)
+    .option('--limit <count>', 'at most this many; when more match, a last line says so (on stderr with --json)', positiveInteger, 20)
     .option('--json', 'print the rows as a JSON array')
     .addHelpText('after', '\nThe same query works in the Temporal UI, e.g. EscalationState = "waiting" AND Severity = "high".');
   withConnectionOptions(command);
   command.action(async (flags: ListFlags) => {
     const settings = connectionSettingsFrom(process.env, flags);
     const query = escalationListQuery({ taskQueue: settings.taskQueue, ...pick(flags, ['state', 'gate', 'severity', 'reviewer', 'service']) });
-    const entries = await withEscalator(settings, async ({ client }) => {
-      const found: EscalationListEntry[] = [];
-      for await (const execution of client.workflow.list({ query, pageSize: Math.min(flags.limit, 1000) })) {
-        found.push(entryOf(execution));
-        if (found.length >= flags.limit) break;
+    // One row past the limit tells whether more match, without counting them all.
+    const found = await withEscalator(settings, async ({ client }) => {
+      const rows: EscalationListEntry[] = [];
+      for await (const execution of client.workflow.list({ query, pageSize: Math.min(flags.limit + 1, 1000) })) {
+        rows.push(entryOf(execution));
+        if (rows.length > flags.limit) break;
       }
-      return found;
+      return rows;
     });
-    if (flags.json) return printJson(entries);
+    const entries = found.slice(0, flags.limit);
+    const moreMatch = found.length > flags.limit ? `showing the first ${flags.limit}; more match: --limit N for more` : undefined;
+    if (flags.json) {
+      printJson(entries);
+      // stdout stays one JSON array for scripts.
+      if (moreMatch) process.stderr.write(`note: ${moreMatch}\n`);
+      return;
+    }
     if (entries.length === 0) return printLine(`no escalations match: ${query}`);
     printLine(
       table(
@@ -61,6 +69,7 @@ export function registerList(program: Command): void {
         entries.map((e) => [e.escalationId, e.gate ?? '', e.severity ?? '', e.state === 'ended' && e.outcome ? `ended (${e.outcome})` : (e.state ?? ''), e.model ?? '', e.awaitedReviewers.join(', '), e.depth ?? '', e.startTime]),
       ),
     );
+    if (moreMatch) printLine(moreMatch);
   });
 }
 

@@ -38,17 +38,19 @@ export function registerPolicy(program: Command): void {
     .command('explain')
     .description('dry run: which gate entry and rule apply and why, the model, who is asked first and when, and every timeout in order. Starts nothing.')
     .argument('<file>', 'the policy YAML')
-    .option('--at <iso>', 'the moment the failure is raised (default: its occurredAt, else now)')
-    .option('--json', 'print the explanation as JSON');
+    .option('--at <iso>', "the moment to explain (default: now, as the worker would decide a failure raised now, whatever the failure's occurredAt)")
+    .option('--json', 'print the explanation as JSON (its `at` is the moment explained)');
   withGateFailureOptions(explain, '--failure <failure.json>');
   explain.addHelpText('after', '\nFields that cannot change the plan (sha, title, links, run, key) may be left out of a dry run.');
   explain.action(async (file: string, flags: ExplainFlags) => {
-    const at = flags.at === undefined ? undefined : instantOf(flags.at);
-    const failure = await gateFailureFrom(flags, { ...(flags.failure ? { file: flags.failure } : {}), placeholders: true, now: at ?? new Date() });
+    // The worker resolves the plan when the escalation starts, not at the failure's occurredAt, so
+    // explaining "now" is what a run started now would do.
+    const at = flags.at === undefined ? new Date() : instantOf(flags.at);
+    const failure = await gateFailureFrom(flags, { ...(flags.failure ? { file: flags.failure } : {}), placeholders: true, now: at });
     const { policy: parsed } = await loadPolicyFile(file);
-    const explanation = explainPlan(parsed, failure, at ?? new Date(failure.occurredAt));
+    const explanation = explainPlan(parsed, failure, at);
     if (flags.json) return printJson(explanation);
-    printLine(renderExplanation(explanation));
+    printLine(renderExplanation(explanation, { chosenBy: flags.at === undefined ? 'now' : '--at', occurredAt: failure.occurredAt }));
   });
 }
 
