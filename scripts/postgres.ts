@@ -44,7 +44,7 @@ export async function startPostgres(options: { port?: number; log?: (m: string) 
   const dir = await mkdtemp(join(tmpdir(), 'escalator-postgres-'));
   const data = join(dir, 'data');
   const logFile = join(dir, 'server.log');
-  const port = options.port ?? (await freePort());
+  let port = options.port ?? (await freePort());
   const pgCtl = (...args: string[]) => run(join(bin, 'pg_ctl'), args, { runAs, cwd: dir });
 
   const removeDir = () => rm(dir, { recursive: true, force: true });
@@ -54,8 +54,20 @@ export async function startPostgres(options: { port?: number; log?: (m: string) 
     await run(join(bin, 'initdb'), ['-D', data, '-U', SUPERUSER, '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync'], { runAs, cwd: dir });
     // A test cluster: losing it in a crash costs nothing, waiting for fsync costs every test.
     await appendFile(join(data, 'postgresql.conf'), ['', "listen_addresses = '127.0.0.1'", 'fsync = off', 'synchronous_commit = off', 'full_page_writes = off', ''].join('\n'));
-    log(`starting on 127.0.0.1:${port}`);
-    await pgCtl('start', '-D', data, '-l', logFile, '-w', '-t', '60', '-o', `-p ${port} -k ${shellQuote(dir)}`);
+    // A port found free can be taken before the server binds it (the test setup starts the Temporal
+    // dev server, which picks ports of its own, at the same time): a port we chose is chosen again.
+    for (let attempt = 1; ; attempt++) {
+      log(`starting on 127.0.0.1:${port}`);
+      try {
+        await pgCtl('start', '-D', data, '-l', logFile, '-w', '-t', '60', '-o', `-p ${port} -k ${shellQuote(dir)}`);
+        break;
+      } catch (error) {
+        const taken = /could not bind .*Address already in use/.test(await readFile(logFile, 'utf8').catch(() => ''));
+        if (!taken || options.port !== undefined || attempt >= 5) throw error;
+        await rm(logFile, { force: true });
+        port = await freePort();
+      }
+    }
   } catch (error) {
     const serverLog = await readFile(logFile, 'utf8').catch(() => '');
     await removeDir();
