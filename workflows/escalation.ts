@@ -537,7 +537,7 @@ class EscalationRun implements ModeHost {
   }
 
   acknowledge(request: AcknowledgeRequest): EscalationView {
-    // As in decide: a second message in the same activation passed its validator before the first ran.
+    // Checked again, as decide and reassign do: the handler never counts what its refusal rules forbid now.
     throwRefusal(this.acknowledgeRefusal(request));
     this.log({ event: 'acknowledged', reviewer: request.reviewer, channel: request.channel });
     this.mode!.acknowledge(request.reviewer);
