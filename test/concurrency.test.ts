@@ -233,7 +233,7 @@ describe('decisions racing each other and the clock', () => {
 
     const refusal = await env.escalator.decide(escalationId, decision, { updateId: 'alice-step-1-again' }).catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(DecisionRefusedError);
-    expect(refusal).toMatchObject({ code: 'NotAwaitedReviewer' });
+    expect(refusal).toMatchObject({ code: 'AlreadyVoted', message: 'alice already decided step 1 of this escalation; one person decides at most one step' });
     expect(acceptedUpdateIds(await historyOf(escalationId))).toEqual(['alice-step-1']);
 
     await env.escalator.decide(escalationId, { reviewer: 'carol', decision: 'approve', channel: 'client' }, { updateId: 'carol-step-2' });

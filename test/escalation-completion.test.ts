@@ -5,27 +5,54 @@ import { startEscalator, type EscalatorEnv } from './helpers/escalator-env.js';
 import { gateFailure } from './helpers/gate-failure.js';
 import { parallelPolicy } from './helpers/parallel-policy.js';
 
-describe('an escalation that ends while its first email is still being retried', () => {
+describe('emails still being retried when an escalation ends', () => {
   let env: EscalatorEnv;
+  const attemptsTo = (address: string) => env.smtp.received.filter((m) => m.envelopeTo.includes(address));
 
   beforeAll(async () => {
-    // The relay refuses the first two messages with 451: the first attempt and the first retry fail.
-    env = await startEscalator(parallelPolicy(), { smtp: { refuseFirst: 2 } });
+    // The relay keeps refusing alice's mail with 451; the security reviewer's twice, then takes it.
+    env = await startEscalator(parallelPolicy(), { smtp: { refuseFirstTo: { 'alice@example.com': 1_000, 'sec@example.com': 2 } } });
   });
   afterAll(async () => env?.close());
 
-  it('completes only after the email went out, and records that it did', async () => {
+  async function raisedAndRefused(): Promise<string> {
     const { escalationId } = await env.escalator.raise(gateFailure({ gate: { name: 'release', kind: 'tests' }, severity: 'low' }));
-    await vi.waitFor(() => expect((env.smtp as typeof env.smtp & { refused: number }).refused).toBeGreaterThanOrEqual(1), { timeout: 15_000 });
-    await env.escalator.withdraw(escalationId, { by: 'ci', reason: 'the pipeline was cancelled' });
+    const before = (env.smtp as typeof env.smtp & { refused: number }).refused;
+    await vi.waitFor(() => expect((env.smtp as typeof env.smtp & { refused: number }).refused).toBeGreaterThan(before), { timeout: 15_000 });
+    return escalationId;
+  }
 
-    const outcome = (await env.client.workflow.getHandle(escalationId).result()) as EscalationOutcome;
-    expect(outcome.outcome).toBe('withdrawn');
-    // The retried email reached the relay before the run completed, and its result is in the store.
-    expect(env.smtp.received.filter((m) => m.mail.headers.get('x-escalation-id') === escalationId).map((m) => m.envelopeTo)).toEqual([['alice@example.com']]);
+  /** The stored timeline's kinds and actors after the `ended` entry. */
+  async function afterTheEnd(escalationId: string) {
     const stored = await env.store.timeline(escalationId);
-    expect(stored.filter((e) => e.kind === 'notified').map((e) => e.actor)).toEqual(['alice']);
-    expect(stored.map((e) => e.kind).indexOf('notified')).toBeGreaterThan(stored.map((e) => e.kind).indexOf('ended'));
+    return stored.slice(stored.findIndex((e) => e.kind === 'ended') + 1).map((e) => ({ kind: e.kind, actor: e.actor, detail: e.detail }));
+  }
+
+  it('cancels a decision request nobody needs any more, and records that it was not sent', async () => {
+    const escalationId = await raisedAndRefused();
+    await env.escalator.withdraw(escalationId, { by: 'ci', reason: 'the pipeline was cancelled' });
+    const handle = env.client.workflow.getHandle(escalationId);
+    expect(((await handle.result()) as EscalationOutcome).outcome).toBe('withdrawn');
+
+    const history = await handle.fetchHistory();
+    expect(history.events!.some((e) => e.activityTaskCancelRequestedEventAttributes)).toBe(true);
+    expect(await afterTheEnd(escalationId)).toEqual([
+      { kind: 'notification-failed', actor: 'alice', detail: expect.objectContaining({ channel: 'email', error: 'cancelled: the escalation ended before the email was confirmed sent' }) },
+    ]);
+    expect(attemptsTo('alice@example.com')).toEqual([]);
+  }, 60_000);
+
+  it('completes only after the security review of a break-glass went out, though the relay refused it twice', async () => {
+    const escalationId = await raisedAndRefused();
+    await env.escalator.breakGlass(escalationId, { by: 'sam', justification: 'prod is down', channel: 'client' });
+    const outcome = (await env.client.workflow.getHandle(escalationId).result()) as EscalationOutcome;
+    expect(outcome.outcome).toBe('overridden');
+
+    expect(attemptsTo('sec@example.com').filter((m) => m.mail.headers.get('x-escalation-id') === escalationId)).toHaveLength(1);
+    const after = await afterTheEnd(escalationId);
+    expect(after).toContainEqual({ kind: 'notified', actor: 'sec', detail: expect.objectContaining({ channel: 'email' }) });
+    expect(after).toContainEqual({ kind: 'notification-failed', actor: 'alice', detail: expect.objectContaining({ error: 'cancelled: the escalation ended before the email was confirmed sent' }) });
+    expect((await env.store.escalation(escalationId))?.outcome).toBe('overridden');
   }, 60_000);
 });
 

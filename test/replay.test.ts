@@ -23,6 +23,7 @@ describe('recorded histories', () => {
       'sequential-recovered.json',
       'sequential-rejected.json',
       'sequential-rollback-failed.json',
+      'sequential-withdrawn-email-cancelled.json',
       'sequential-withdrawn.json',
     ]);
     async function* histories() {

@@ -131,6 +131,7 @@ export async function escalateGateFailure(input: EscalationInput): Promise<Escal
       if (run.isRollingBack()) await rollBack(run);
     }
   }
+  if (run.versions.quietHoursDuties) return end(run);
   // Notifications queued by the end (the security review of a break-glass) are sent before completing.
   await run.sendNotifications();
   run.describe();
@@ -145,6 +146,34 @@ export async function escalateGateFailure(input: EscalationInput): Promise<Escal
   run.refreshSlack();
   await run.settleBackground();
   await recordOutcome(run.versions.batchedLocalEmails ? { ...outcome, timeline: run.view().timeline } : outcome);
+  await wf.condition(wf.allHandlersFinished);
+  return outcome;
+}
+
+/**
+ * The end of a run started with the quiet-hours-duties patch. Decision requests still being sent are
+ * cancelled (nobody is asked to decide any more) and the outcome is stored at once, so load and
+ * metrics never wait on a side effect; then what must still go out (a security review, a rollback
+ * left to people, Slack's final word, PagerDuty, webhooks) is awaited and the timeline it added stored.
+ */
+async function end(run: EscalationRun): Promise<EscalationOutcome> {
+  run.cancelDecisionRequests();
+  void run.sendNotifications();
+  run.describe();
+  // A rollback left to people leaves the incident open for them.
+  if (!run.rollbackHandedOff) run.pageUpdate('resolve');
+  run.refreshSlack();
+  const outcome = run.outcome!;
+  const recorded = run.view().timeline;
+  await recordOutcome({ ...outcome, timeline: recorded });
+  // Webhooks for the entries since the last wait; the store has them already.
+  await run.flushEvents({ store: false });
+  await run.settleBackground();
+  // Slack posts that finished only now get their final word too.
+  run.refreshSlack();
+  await run.settleBackground();
+  const timeline = run.view().timeline;
+  if (timeline.length > recorded.length) await recordOutcome({ ...outcome, timeline });
   await wf.condition(wf.allHandlersFinished);
   return outcome;
 }
@@ -336,6 +365,8 @@ class EscalationRun implements ModeHost {
   private paged = false;
   /** Side effects that must not hold the escalation but should finish before it completes. */
   private readonly background: Promise<unknown>[] = [];
+  /** Decision requests and reminders being emailed: cancelled when the escalation ends. */
+  private readonly decisionRequests = new wf.CancellationScope();
   /** Reviewers held back by quiet hours, and when those end. */
   private readonly held = new Map<string, number>();
   /** The on-call paged in quiet hours for reviewers it does not include: awaited with them. */
@@ -710,11 +741,14 @@ class EscalationRun implements ModeHost {
       }
     }
     if (!emails.length) return Promise.resolve();
-    const retried = ({ email, summary }: (typeof emails)[number]) => this.logged(email, emailReviewer.executeWithOptions({ ...emailOptions, summary }, [email]));
+    // Asking someone to decide is moot once the escalation ended: those emails can be cancelled then.
+    const cancellable = this.versions.quietHoursDuties && emails.every(({ email }) => asksForDecision(email.purpose));
+    const scoped = <T>(send: () => Promise<T>): Promise<T> => (cancellable ? this.decisionRequests.run(send) : send());
+    const retried = ({ email, summary }: (typeof emails)[number]) => this.logged(email, scoped(() => emailReviewer.executeWithOptions({ ...emailOptions, summary }, [email])));
     // Emails went out as ordinary activities only before the local first attempt; old histories replay that way.
     if (!this.versions.batchedLocalEmails) return Promise.all(emails.map(retried));
     const summary = emails.length === 1 ? emails[0]!.summary : `email ${emails.map(({ email }) => email.reviewer.id).join(', ')}`;
-    const sending = emailReviewers.executeWithOptions({ ...emailBatchOptions, summary }, [emails.map(({ email }) => email)]).then(
+    const sending = scoped(() => emailReviewers.executeWithOptions({ ...emailBatchOptions, summary }, [emails.map(({ email }) => email)])).then(
       (results) =>
         Promise.all(
           emails.map((entry, i) => {
@@ -725,9 +759,11 @@ class EscalationRun implements ModeHost {
           }),
         ),
       // The batch as a whole failed (timed out on a hanging relay): every email goes on to the retried activity.
+      // (Cancelled at the end instead, each is logged as not sent.)
       () => Promise.all(emails.map(retried)),
     );
-    // The loop does not wait on email; completion does, so an email still being retried at the end is not abandoned.
+    // The loop does not wait on email; the end does (after cancelling decision requests), so no email
+    // is abandoned half-way: it went out, failed, or was cancelled, and the timeline says which.
     if (this.versions.quietHoursDuties) this.background.push(sending);
     return sending;
   }
@@ -736,8 +772,16 @@ class EscalationRun implements ModeHost {
   private logged(email: ReviewerEmail, sending: Promise<unknown>): Promise<void> {
     return sending.then(
       () => this.log({ event: 'notified', reviewer: email.reviewer.id, channel: 'email', messageId: email.messageId, step: email.step }),
-      (error: unknown) => this.log({ event: 'notification-failed', reviewer: email.reviewer.id, channel: 'email', error: failureMessage(error), step: email.step }),
+      (error: unknown) => {
+        const reason = wf.isCancellation(error) ? 'cancelled: the escalation ended before the email was confirmed sent' : failureMessage(error);
+        this.log({ event: 'notification-failed', reviewer: email.reviewer.id, channel: 'email', error: reason, step: email.step });
+      },
     );
+  }
+
+  /** The escalation ended: decision requests and reminders still being sent are cancelled. */
+  cancelDecisionRequests(): void {
+    this.decisionRequests.cancel();
   }
 
   /** Writes the timeline entries not yet in the outcome store; the store skips what a retry repeats. */

@@ -18,10 +18,12 @@ export interface SmtpSink {
 
 /**
  * `refuseFirst`: answer that many messages with a temporary 451, as a busy relay does.
+ * `refuseFirstTo`: the same, per recipient address: its first n messages get a 451.
  * `holdFirst`: never answer that many messages (after refused ones), as a relay that hangs does;
  * `held` counts them as they arrive.
  */
-export async function startSmtpSink(options: { refuseFirst?: number; holdFirst?: number } = {}): Promise<SmtpSink & { refused: number; held: number }> {
+export async function startSmtpSink(options: { refuseFirst?: number; holdFirst?: number; refuseFirstTo?: Record<string, number> } = {}): Promise<SmtpSink & { refused: number; held: number }> {
+  const refusalsLeft = new Map(Object.entries(options.refuseFirstTo ?? {}));
   const received: ReceivedMail[] = [];
   let refused = 0;
   let held = 0;
@@ -31,7 +33,9 @@ export async function startSmtpSink(options: { refuseFirst?: number; holdFirst?:
     disabledCommands: ['STARTTLS'],
     logger: false,
     onData(stream, session, callback) {
-      if (refused < (options.refuseFirst ?? 0)) {
+      const recipient = session.envelope.rcptTo.map((r) => r.address).find((address) => (refusalsLeft.get(address) ?? 0) > 0);
+      if (recipient !== undefined || refused < (options.refuseFirst ?? 0)) {
+        if (recipient !== undefined) refusalsLeft.set(recipient, refusalsLeft.get(recipient)! - 1);
         refused++;
         stream.resume();
         stream.on('end', () => callback(Object.assign(new Error('try again later'), { responseCode: 451 })));
