@@ -10,13 +10,13 @@ import type { OutcomeStore } from '../../activities/outcome-store/store.js';
 import { workerConfigFrom } from '../../worker/config.js';
 import { createEscalatorWorker } from '../../worker/create-worker.js';
 import { quietRuntime } from './quiet-runtime.js';
-import { startSmtpSink, type SmtpSink } from './smtp-sink.js';
+import { startSmtpSink } from './smtp-sink.js';
 
 export interface EscalatorEnv {
   escalator: EscalatorClient;
   client: Client;
   connection: Connection;
-  smtp: SmtpSink;
+  smtp: Awaited<ReturnType<typeof startSmtpSink>>;
   taskQueue: string;
   policyFile: string;
   publicUrl: string;
