@@ -1,9 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { DecisionRefusedError } from '../client/errors.js';
 import type { EscalationOutcome } from '../domain/escalation.js';
 import { startEscalator, type EscalatorEnv } from './helpers/escalator-env.js';
 import { gateFailure } from './helpers/gate-failure.js';
 import { parallelPolicy } from './helpers/parallel-policy.js';
+
+/** The run's history replays on the current workflow code: what it did is deterministic. */
+async function expectReplays(env: EscalatorEnv, escalationId: string): Promise<void> {
+  const history = await env.client.workflow.getHandle(escalationId).fetchHistory();
+  await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, escalationId);
+}
 
 describe('emails still being retried when an escalation ends', () => {
   let env: EscalatorEnv;
@@ -40,6 +47,7 @@ describe('emails still being retried when an escalation ends', () => {
       { kind: 'notification-failed', actor: 'alice', detail: expect.objectContaining({ channel: 'email', error: 'cancelled: the escalation ended before the email was confirmed sent' }) },
     ]);
     expect(attemptsTo('alice@example.com')).toEqual([]);
+    await expectReplays(env, escalationId);
   }, 60_000);
 
   it('completes only after the security review of a break-glass went out, though the relay refused it twice', async () => {
@@ -53,6 +61,7 @@ describe('emails still being retried when an escalation ends', () => {
     expect(after).toContainEqual({ kind: 'notified', actor: 'sec', detail: expect.objectContaining({ channel: 'email' }) });
     expect(after).toContainEqual({ kind: 'notification-failed', actor: 'alice', detail: expect.objectContaining({ error: 'cancelled: the escalation ended before the email was confirmed sent' }) });
     expect((await env.store.escalation(escalationId))?.outcome).toBe('overridden');
+    await expectReplays(env, escalationId);
   }, 60_000);
 });
 

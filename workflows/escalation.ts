@@ -115,10 +115,11 @@ export async function escalateGateFailure(input: EscalationInput): Promise<Escal
     await startModel(run, snapshot.plan);
     while (run.isWaiting()) {
       const generation = run.generation;
-      run.sendNotifications();
+      const sending = run.sendNotifications();
       run.pageIfDue();
       run.refreshSlack();
-      await run.flushEvents();
+      // Patched runs wait for the emails' first attempt too (the retries it leaves are scheduled by then).
+      await (run.versions.quietHoursDuties ? Promise.all([sending, run.flushEvents()]) : run.flushEvents());
       if (run.generation !== generation) continue;
       run.describe();
       const quietEnd = run.heldUntil();
@@ -158,7 +159,7 @@ export async function escalateGateFailure(input: EscalationInput): Promise<Escal
  */
 async function end(run: EscalationRun): Promise<EscalationOutcome> {
   run.cancelDecisionRequests();
-  void run.sendNotifications();
+  await run.sendNotifications();
   run.describe();
   // A rollback left to people leaves the incident open for them.
   if (!run.rollbackHandedOff) run.pageUpdate('resolve');
@@ -365,7 +366,7 @@ class EscalationRun implements ModeHost {
   private paged = false;
   /** Side effects that must not hold the escalation but should finish before it completes. */
   private readonly background: Promise<unknown>[] = [];
-  /** Decision requests and reminders being emailed: cancelled when the escalation ends. */
+  /** Decision requests and reminders being retried after their first attempt: cancelled when the escalation ends. */
   private readonly decisionRequests = new wf.CancellationScope();
   /** Reviewers held back by quiet hours, and when those end. */
   private readonly held = new Map<string, number>();
@@ -748,7 +749,8 @@ class EscalationRun implements ModeHost {
     // Emails went out as ordinary activities only before the local first attempt; old histories replay that way.
     if (!this.versions.batchedLocalEmails) return Promise.all(emails.map(retried));
     const summary = emails.length === 1 ? emails[0]!.summary : `email ${emails.map(({ email }) => email.reviewer.id).join(', ')}`;
-    const sending = scoped(() => emailReviewers.executeWithOptions({ ...emailBatchOptions, summary }, [emails.map(({ email }) => email)])).then(
+    if (this.versions.quietHoursDuties) return this.firstAttempt(emails, summary, retried);
+    const sending = emailReviewers.executeWithOptions({ ...emailBatchOptions, summary }, [emails.map(({ email }) => email)]).then(
       (results) =>
         Promise.all(
           emails.map((entry, i) => {
@@ -759,13 +761,35 @@ class EscalationRun implements ModeHost {
           }),
         ),
       // The batch as a whole failed (timed out on a hanging relay): every email goes on to the retried activity.
-      // (Cancelled at the end instead, each is logged as not sent.)
       () => Promise.all(emails.map(retried)),
     );
-    // The loop does not wait on email; the end does (after cancelling decision requests), so no email
-    // is abandoned half-way: it went out, failed, or was cancelled, and the timeline says which.
-    if (this.versions.quietHoursDuties) this.background.push(sending);
     return sending;
+  }
+
+  /**
+   * The first attempt of a batch, then the retried activity for each email it did not send. The
+   * retries are scheduled before this resolves and the loop awaits it before it arms its timer, so
+   * replay issues the same commands in the same order however long the attempt took (scheduled from
+   * the attempt's callback instead, a slow refusal put the retry after the timer, and replay, which
+   * resolves a local activity at once, put it before). The retries run on in the background, where the
+   * end finds them: nothing is abandoned, and the timeline says whether each went out, failed or was
+   * cancelled. The first attempt stays out of the cancellable scope: it is over within its 3 s, and
+   * with a local activity in a cancelled scope, 100 updates arriving at once made the SDK's core hand
+   * out a second workflow task for the run.
+   */
+  private async firstAttempt(emails: Array<{ email: ReviewerEmail; summary: string }>, summary: string, retried: (entry: { email: ReviewerEmail; summary: string }) => Promise<void>): Promise<void> {
+    let results: Awaited<ReturnType<typeof emailReviewers>> | undefined;
+    try {
+      results = await emailReviewers.executeWithOptions({ ...emailBatchOptions, summary }, [emails.map(({ email }) => email)]);
+    } catch {
+      results = undefined; // the batch as a whole failed (timed out on a hanging relay): every email is retried
+    }
+    emails.forEach((entry, i) => {
+      const result = results?.[i];
+      if (result?.sent) void this.logged(entry.email, Promise.resolve());
+      else if (result?.final) void this.logged(entry.email, Promise.reject(new Error(result.error)));
+      else this.background.push(retried(entry));
+    });
   }
 
   /** Logs how an email ended up: notified, or the failure that stopped it. */
