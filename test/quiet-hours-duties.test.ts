@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { workflowMetadataQuery } from '@temporalio/workflow';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { renderEscalation } from '../client/cli/render-escalation.js';
 import { DecisionRefusedError } from '../client/errors.js';
 import type { EscalationView } from '../domain/escalation.js';
 import { startEscalator, type EscalatorEnv } from './helpers/escalator-env.js';
@@ -97,6 +98,7 @@ describe('during quiet hours, with carol on call', () => {
     const third = await env.escalator.decide(escalationId, { reviewer: 'carol', decision: 'approve', channel: 'client' });
     expect(third).toMatchObject({ step: 2, awaitedReviewers: ['erin'], heldReviewers: [{ reviewer: 'erin', until: first.heldReviewers[0]!.until }] });
     await expectSurfacesAgree(env, escalationId, third);
+    expect(renderEscalation(third, { timelineEntries: 3, now: new Date() })).toMatch(/held back\s+│ erin until \S+ \(quiet hours; asked then if still awaited\)/);
     expect(third.timeline.filter((e) => e.event === 'quiet-hours').at(-1)).toMatchObject({ notified: [], held: ['erin'], standIn: null });
     const again = await refusal(env.escalator.decide(escalationId, { reviewer: 'carol', decision: 'approve', channel: 'client' }));
     expect(again).toMatchObject({ code: 'AlreadyVoted', message: 'carol already decided step 2 of this escalation; one person decides at most one step' });

@@ -18,6 +18,7 @@ export function renderEscalation(view: EscalationView, options: { timelineEntrie
     ['rule', view.selectedBy ?? undefined],
     ['step', waiting && view.step !== null ? `${view.step + 1} of ${view.stepCount ?? 1} (${stageLabel(view.stage)})` : undefined],
     ['awaited', waiting ? view.awaitedReviewers.join(', ') || 'nobody' : undefined],
+    ['held back', waiting && view.heldReviewers.length ? `${view.heldReviewers.map((h) => `${h.reviewer} until ${h.until}`).join(', ')} (quiet hours; asked then if still awaited)` : undefined],
     ['primary', waiting ? (view.primary ?? undefined) : undefined],
     ['deadline', view.deadline ? `${view.deadline} (${relative(Date.parse(view.deadline) - options.now.getTime())})` : undefined],
     ['depth', `${view.depth} of ${view.maxDepth ?? '?'}`],
