@@ -1,6 +1,7 @@
 import type { RoutingScore } from '../domain/escalation.js';
 import type { DynamicPlan } from '../domain/escalation-plan.js';
 import type { GateFailure } from '../domain/gate-failure.js';
+import type { FailureSummary } from '../domain/engine/state.js';
 import type { Stage } from '../domain/sequential-chain.js';
 
 /** Why a reviewer gets an email. */
@@ -27,7 +28,8 @@ export interface ReviewerEmail {
   override?: { by: string; justification: string };
   /** rollback-failed: the endpoint that kept failing, its last error and why the rollback ran. */
   rollback?: { endpoint: string; error: string; reason: string };
-  failure: GateFailure;
+  /** Without the changed-file list: the activity never needs it, and its input is in history. */
+  failure: FailureSummary;
 }
 
 export interface RollbackRequest {
@@ -36,7 +38,8 @@ export interface RollbackRequest {
   /** Sent as the `Idempotency-Key` header: the same for every attempt of this escalation's rollback. */
   idempotencyKey: string;
   reason: string;
-  failure: GateFailure;
+  /** Without the changed-file list: the activity never needs it, and its input is in history. */
+  failure: FailureSummary;
 }
 
 /** What the routing activity needs: the dynamic part of the plan, the failure and the moment. */

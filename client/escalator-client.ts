@@ -13,11 +13,12 @@ import {
   type RefusalCode,
   type WithdrawRequest,
 } from '../domain/escalation.js';
+import { type Receipt, receiptOfView } from '../domain/engine/view.js';
 import { fieldErrors } from '../domain/field-errors.js';
 import { escalationIdFor, type GateFailureInput, gateFailureSchema } from '../domain/gate-failure.js';
 import type { escalateGateFailure } from '../workflows/escalation.js';
 import { escalationWorkflowType } from '../workflows/input.js';
-import { acknowledgeUpdate, breakGlassUpdate, decideUpdate, gateRecoveredSignal, reassignUpdate, stateQuery, withdrawUpdate } from '../workflows/messages.js';
+import { acknowledgeUpdate, breakGlassUpdate, decideUpdate, gateRecoveredSignal, reassignUpdate, stateQuery, type UpdateAnswer, withdrawUpdate } from '../workflows/messages.js';
 import { ChangeAuthor, EscalationDepth, EscalationState, Gate, Repository, Service, Severity } from '../workflows/search-attributes.js';
 import { DecisionRefusedError, EscalationNotFoundError, InvalidInputError } from './errors.js';
 
@@ -89,29 +90,29 @@ export class EscalatorClient {
    * Records a decision. The same `updateId` sent twice counts once. Throws `DecisionRefusedError`
    * when the escalation refuses it, `EscalationNotFoundError` for an unknown id.
    */
-  async decide(escalationId: string, request: DecisionRequest, options: { updateId?: string } = {}): Promise<EscalationView> {
+  async decide(escalationId: string, request: DecisionRequest, options: { updateId?: string } = {}): Promise<Receipt> {
     return this.update(escalationId, () =>
       this.handle(escalationId).executeUpdate(decideUpdate, { args: [request], updateId: options.updateId ?? randomUUID() }),
     );
   }
 
   /** An awaited reviewer acknowledges ("on it"); stops the re-notification rounds. */
-  async acknowledge(escalationId: string, request: AcknowledgeRequest, options: { updateId?: string } = {}): Promise<EscalationView> {
+  async acknowledge(escalationId: string, request: AcknowledgeRequest, options: { updateId?: string } = {}): Promise<Receipt> {
     return this.update(escalationId, () => this.handle(escalationId).executeUpdate(acknowledgeUpdate, { args: [request], updateId: options.updateId ?? randomUUID() }));
   }
 
   /** Hands the escalation to someone else (by an awaited reviewer or a tier lead); counts towards depth. */
-  async reassign(escalationId: string, request: ReassignRequest, options: { updateId?: string } = {}): Promise<EscalationView> {
+  async reassign(escalationId: string, request: ReassignRequest, options: { updateId?: string } = {}): Promise<Receipt> {
     return this.update(escalationId, () => this.handle(escalationId).executeUpdate(reassignUpdate, { args: [request], updateId: options.updateId ?? randomUUID() }));
   }
 
   /** Break-glass: an immediate override by a holder of the role, logged and flagged for review. */
-  async breakGlass(escalationId: string, request: BreakGlassRequest, options: { updateId?: string } = {}): Promise<EscalationView> {
+  async breakGlass(escalationId: string, request: BreakGlassRequest, options: { updateId?: string } = {}): Promise<Receipt> {
     return this.update(escalationId, () => this.handle(escalationId).executeUpdate(breakGlassUpdate, { args: [request], updateId: options.updateId ?? randomUUID() }));
   }
 
   /** Ends a running escalation as `withdrawn`. */
-  async withdraw(escalationId: string, request: WithdrawRequest, options: { updateId?: string } = {}): Promise<EscalationView> {
+  async withdraw(escalationId: string, request: WithdrawRequest, options: { updateId?: string } = {}): Promise<Receipt> {
     return this.update(escalationId, () =>
       this.handle(escalationId).executeUpdate(withdrawUpdate, { args: [request], updateId: options.updateId ?? randomUUID() }),
     );
@@ -178,9 +179,10 @@ export class EscalatorClient {
     return this.client.workflow.getHandle<typeof escalateGateFailure>(escalationId);
   }
 
-  private async update(escalationId: string, send: () => Promise<EscalationView>): Promise<EscalationView> {
+  private async update(escalationId: string, send: () => Promise<UpdateAnswer>): Promise<Receipt> {
     try {
-      return await retryRejectedTask(send);
+      const answer = await retryRejectedTask(send);
+      return 'timeline' in answer ? receiptOfView(answer) : answer;
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && isRefusalCode(error.cause.type)) {
         throw new DecisionRefusedError(error.cause.type, error.cause.message);

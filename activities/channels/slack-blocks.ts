@@ -1,5 +1,5 @@
 import type { OutcomeKind } from '../../domain/escalation.js';
-import type { GateFailure } from '../../domain/gate-failure.js';
+import type { FailureSummary } from '../../domain/engine/state.js';
 import type { SlackDecisionRequest, SlackMessageUpdate } from './types.js';
 
 // Block Kit shapes and limits follow docs.slack.dev/reference/block-kit: header text ≤ 150 chars,
@@ -120,7 +120,7 @@ function acknowledgeButton(escalationId: string): ButtonElement {
   return { type: 'button', text: plain('Acknowledge'), action_id: decisionActionIds.acknowledge, value: decisionButtonValue(escalationId) };
 }
 
-function failureFields(failure: GateFailure): Mrkdwn[] {
+function failureFields(failure: FailureSummary): Mrkdwn[] {
   const flags = `${failure.hotfix ? ', hotfix' : ''}${failure.rollback ? ', rollback' : ''}`;
   return [
     field('Gate', escapeText(`${failure.gate.name} (${failure.gate.kind})`)),

@@ -1,5 +1,6 @@
 import type { OutcomeKind } from '../../domain/escalation.js';
-import type { GateFailure, Severity } from '../../domain/gate-failure.js';
+import type { Severity } from '../../domain/gate-failure.js';
+import type { FailureSummary } from '../../domain/engine/state.js';
 import type { ReviewerEmail } from '../types.js';
 
 /**
@@ -14,7 +15,7 @@ export interface SlackDecisionRequest {
   purpose: ReviewerEmail['purpose'];
   model: ReviewerEmail['model'];
   reviewer: ReviewerEmail['reviewer'];
-  failure: GateFailure;
+  failure: FailureSummary;
   /** ISO 8601; null when the step has no deadline. */
   deadline: string | null;
   alsoAsked: string[];
@@ -45,7 +46,7 @@ export interface SlackMessageUpdate extends SlackMessageRef {
   status: string;
   /** Set once the escalation has ended; marks the message as final. */
   outcome?: OutcomeKind;
-  failure: GateFailure;
+  failure: FailureSummary;
 }
 
 /** A link attached to a PagerDuty alert (Events API v2 `links[]`: `href` required, `text` optional). */

@@ -24,7 +24,11 @@ export function registerBreakGlass(program: Command): void {
     const request = parseFlags(breakGlassSchema, { by: flags.as, justification: flags.justification }, { by: '--as', justification: '--justification' });
     const settings = connectionSettingsFrom(process.env, flags);
     const view = await withEscalator(settings, ({ escalator }) =>
-      actOnEscalation(escalator, escalationId, () => escalator.breakGlass(escalationId, { by: request.by, justification: request.justification, channel: 'cli' })),
+      actOnEscalation(escalator, escalationId, async () => {
+        await escalator.breakGlass(escalationId, { by: request.by, justification: request.justification, channel: 'cli' });
+        // The update answers with a receipt; the whole view printed below is the query's.
+        return escalator.status(escalationId);
+      }),
     );
     if (flags.json) return printJson(view);
     printLine(`overridden by ${request.by} (break-glass): ${escalationId}`);

@@ -31,9 +31,11 @@ export function registerDecide(program: Command): void {
     const request = parseFlags(decideSchema, { decision, reviewer: flags.as, ...(flags.comment !== undefined ? { comment: flags.comment } : {}) }, { reviewer: '--as', comment: '--comment' });
     const settings = connectionSettingsFrom(process.env, flags);
     const view = await withEscalator(settings, ({ escalator }) =>
-      actOnEscalation(escalator, escalationId, () =>
-        escalator.decide(escalationId, { reviewer: request.reviewer, decision: request.decision, channel: 'cli', ...(request.comment ? { comment: request.comment } : {}) }),
-      ),
+      actOnEscalation(escalator, escalationId, async () => {
+        await escalator.decide(escalationId, { reviewer: request.reviewer, decision: request.decision, channel: 'cli', ...(request.comment ? { comment: request.comment } : {}) });
+        // The update answers with a receipt; the whole view printed below is the query's.
+        return escalator.status(escalationId);
+      }),
     );
     if (flags.json) return printJson(view);
     printLine(`recorded: ${request.reviewer} ${request.decision}s ${escalationId}`);

@@ -24,7 +24,11 @@ export function registerWithdraw(program: Command): void {
     const request = parseFlags(withdrawSchema, { by: flags.as, reason: flags.reason }, { by: '--as', reason: '--reason' });
     const settings = connectionSettingsFrom(process.env, flags);
     const view = await withEscalator(settings, ({ escalator }) =>
-      actOnEscalation(escalator, escalationId, () => escalator.withdraw(escalationId, { by: request.by, reason: request.reason })),
+      actOnEscalation(escalator, escalationId, async () => {
+        await escalator.withdraw(escalationId, { by: request.by, reason: request.reason });
+        // The update answers with a receipt; the whole view printed below is the query's.
+        return escalator.status(escalationId);
+      }),
     );
     if (flags.json) return printJson(view);
     printLine(`withdrawn by ${request.by}: ${escalationId}`);

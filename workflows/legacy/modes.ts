@@ -1,7 +1,7 @@
-import type { DecisionRequest, ModelName, OutcomeKind } from '../domain/escalation.js';
-import type { EscalationTier, Quorum } from '../domain/escalation-plan.js';
-import { quorumResult, type Vote } from '../domain/parallel-quorum.js';
-import { afterApproval, afterTimeout, type Assignment, type ChainPlan, firstAssignment, type Stage } from '../domain/sequential-chain.js';
+import type { DecisionRequest, ModelName, OutcomeKind } from '../../domain/escalation.js';
+import type { EscalationTier, Quorum } from '../../domain/escalation-plan.js';
+import { quorumResult, type Vote } from '../../domain/parallel-quorum.js';
+import { afterApproval, afterTimeout, type Assignment, type ChainPlan, firstAssignment, type Stage } from '../../domain/sequential-chain.js';
 
 /** What a mode may do to the escalation it runs in: log, count hand-offs, queue notifications. */
 export interface ModeHost {
