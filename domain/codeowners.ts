@@ -71,6 +71,32 @@ export function ownersOf(rules: readonly CodeownersRule[], path: string): string
   return [];
 }
 
+/** The teams that own a change's files, and the owners no team could be found for. */
+export interface OwningTeams {
+  /** Team slugs, sorted. */
+  readonly teams: string[];
+  /** Owners, as written, that are neither `@org/team` nor known to `teamOf`; sorted. */
+  readonly unteamed: string[];
+}
+
+/**
+ * The teams owning `files` under `rules`. An `@org/team` owner is the team `team` (its slug, lower-cased:
+ * GitHub only accepts teams of the repository's organisation, so the slug names the team); any other owner
+ * is in the team `teamOf` returns for it, or in none. Files without owners add nothing.
+ */
+export function owningTeams(rules: readonly CodeownersRule[], files: readonly string[], teamOf: (owner: string) => string | undefined): OwningTeams {
+  const teams = new Set<string>();
+  const unteamed = new Set<string>();
+  for (const file of files) {
+    for (const owner of ownersOf(rules, file)) {
+      const team = teamOwner.test(owner) ? owner.slice(owner.indexOf('/') + 1).toLowerCase() : teamOf(owner);
+      if (team === undefined) unteamed.add(owner);
+      else teams.add(team);
+    }
+  }
+  return { teams: [...teams].sort(), unteamed: [...unteamed].sort() };
+}
+
 /**
  * A predicate for one CODEOWNERS pattern, applied to repository-relative paths (a leading `/` on the
  * path is ignored). Throws on a pattern GitHub refuses (`!` negation, `***`, a dangling `\`).

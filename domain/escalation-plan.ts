@@ -1,6 +1,7 @@
 import type { GateFailure } from './gate-failure.js';
 import type { CommentRule, ExhaustedAction, NotificationChannel, Policy, PolicyGate, PolicyRule, PolicyStep, ReviewerSource, RoutingFactor } from './policy.js';
 import { type Interval, quietIntervals } from './quiet-hours.js';
+import { describeWhen, firstMatchingRule, gateEntryKey } from './rule-conditions.js';
 import { isOutOfOffice, isWorking, onCallAt, parseWorkingHours, poolMembersAt } from './schedule.js';
 
 /** What the workflow needs to know about a person: how to reach them and how to recognise them as an author. */
@@ -92,6 +93,7 @@ export interface DynamicPlan extends PlanCommon {
   coldStart: { model: 'sequential' | 'parallel'; minHistory: number };
   /** The chain the sequential fallback runs; null: the candidates in routing order. */
   fallbackSteps: ChainStep[] | null;
+  /** CODEOWNERS text for routing: the gate's own, else the policy's; null: none. */
   codeowners: string | null;
   /** Each candidate's availability at the start, from their working hours, out-of-office days and rotations. */
   facts: Record<string, CandidateFacts>;
@@ -128,15 +130,16 @@ export interface ResolutionContext {
  * Returns `undefined` when neither the gate nor `*` has an entry.
  */
 export function resolvePlan(policy: Policy, failure: GateFailure, context: ResolutionContext): EscalationPlan | undefined {
-  const gateKey = failure.gate.name in policy.gates ? failure.gate.name : '*' in policy.gates ? '*' : undefined;
+  const gateKey = gateEntryKey(policy, failure.gate.name);
   if (gateKey === undefined) return undefined;
-  const { index, rule } = firstMatchingRule(policy, failure, context.at);
+  const match = firstMatchingRule(policy, failure, context.at);
+  const rule = match?.rule;
   const gate = applyRule(policy.gates[gateKey]!, rule);
   const resolver = new Resolver(policy, context.at);
   const common: Omit<PlanCommon, 'people' | 'notes'> = {
     gateKey,
-    rule: rule ? (rule.name ?? `rules[${index}]`) : null,
-    selectedBy: rule ? `rule ${rule.name ?? `#${index + 1}`} (${describeWhen(rule)})` : `gate ${gateKey}'s own model`,
+    rule: match ? (match.rule.name ?? `rules[${match.verdict.index}]`) : null,
+    selectedBy: match ? `rule ${match.verdict.name} (${describeWhen(match.rule)})` : `gate ${gateKey}'s own model`,
     tiers: tierPath(policy, gate.escalateTo).map((tierName) => {
       const tier = policy.tiers[tierName]!;
       return { name: tierName, reviewers: resolver.available(resolver.source(tier.reviewers)), timeoutMs: tier.timeout, lead: tier.lead ?? null };
@@ -188,7 +191,8 @@ export function resolvePlan(policy: Policy, failure: GateFailure, context: Resol
       decideWithinMs: gate.decideWithin,
       coldStart: gate.coldStart,
       fallbackSteps: gate.chain ? gate.chain.map((step) => resolver.step(step)) : null,
-      codeowners: gate.codeowners ?? null,
+      // One CODEOWNERS for the policy serves every dynamic gate that has none of its own.
+      codeowners: gate.codeowners ?? policy.codeowners ?? null,
       people: {},
       notes: [],
     };
@@ -267,27 +271,6 @@ function reviewersOf(gate: PolicyGate): ReviewerSource {
   const sources = gate.chain.map((step) => step.reviewers).filter((source) => !Array.isArray(source));
   // A chain built from pools or rotations keeps its first source; plain people are merged.
   return ids.length > 0 ? [...new Set(ids)] : (sources[0] as ReviewerSource);
-}
-
-function firstMatchingRule(policy: Policy, failure: GateFailure, at: Date): { index: number; rule: PolicyRule | undefined } {
-  const outside = !isWorking(parseWorkingHours(policy.businessHours), policy.timezone, at);
-  const index = policy.rules.findIndex(({ when }) => {
-    if (when.gate && !when.gate.includes(failure.gate.name)) return false;
-    if (when.kind && !when.kind.includes(failure.gate.kind)) return false;
-    if (when.service && !when.service.includes(failure.service)) return false;
-    if (when.severity && !when.severity.includes(failure.severity)) return false;
-    if (when.hotfix !== undefined && when.hotfix !== failure.hotfix) return false;
-    if (when.rollback !== undefined && when.rollback !== failure.rollback) return false;
-    if (when.outsideBusinessHours !== undefined && when.outsideBusinessHours !== outside) return false;
-    return true;
-  });
-  return { index, rule: index >= 0 ? policy.rules[index] : undefined };
-}
-
-function describeWhen(rule: PolicyRule): string {
-  return Object.entries(rule.when)
-    .map(([key, value]) => `${key}: ${Array.isArray(value) ? value.join('|') : String(value)}`)
-    .join(', ');
 }
 
 /** The gate's tiers in order, then each last tier's `escalateTo` links (the loader refused cycles). */

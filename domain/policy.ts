@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { durationSchema } from './duration.js';
 import { gateKinds, severities } from './gate-failure.js';
+import { checkRuleConditions } from './rule-conditions.js';
 import { parseWorkingHours, weekdays } from './schedule.js';
 
 /** A key that names a person, pool or tier inside the policy. */
@@ -10,6 +11,9 @@ const timeZone = z.string().refine(isKnownTimeZone, { message: 'not an IANA time
 
 export const notificationChannels = ['email', 'slack', 'pagerduty'] as const;
 export type NotificationChannel = (typeof notificationChannels)[number];
+
+/** A person's seniority, matched by a rule's `authorSeniority`. */
+export const seniorities = ['junior', 'mid', 'senior', 'staff'] as const;
 
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'a time of day such as 07:30');
 const isoDate = z.iso.date();
@@ -32,6 +36,9 @@ const personSchema = z
     timezone: timeZone.optional(),
     backup: name.optional(),
     roles: z.array(name).default([]),
+    /** The GitHub team slug the person belongs to (`checkout` for `@acme/checkout`), for a rule's `crossTeam`. */
+    team: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'a GitHub team slug such as checkout (for @acme/checkout): lower-case letters, digits and . _ - only').optional(),
+    seniority: z.enum(seniorities).optional(),
     workingHours: workingHours.optional(),
     outOfOffice: z.array(z.object({ from: isoDate, to: isoDate }).strict()).default([]),
     /** The channels this person is reached through, whatever the severity allows; default: all. */
@@ -174,6 +181,12 @@ const ruleSchema = z
         hotfix: z.boolean().optional(),
         rollback: z.boolean().optional(),
         outsideBusinessHours: z.boolean().optional(),
+        /** The changed files have owners in more than one team, by CODEOWNERS. */
+        crossTeam: z.boolean().optional(),
+        /** The change's author (a person under `people`) has one of these seniorities. */
+        authorSeniority: z.array(z.enum(seniorities)).optional(),
+        /** The change's author holds one of these roles. */
+        authorRole: z.array(name).optional(),
       })
       .strict(),
     use: ruleUseSchema,
@@ -211,6 +224,8 @@ export const policySchema = z
     version: z.literal(1),
     timezone: timeZone.default('UTC'),
     businessHours: workingHours.default('Mon-Fri 09:00-17:00'),
+    /** CODEOWNERS text (GitHub semantics) for rules' `crossTeam` and for dynamic gates without their own. */
+    codeowners: z.string().optional(),
     defaults: z
       .object({
         maxDepth: z.number().int().min(1).max(20).default(3),
@@ -353,6 +368,7 @@ function checkReferences(policy: object, ctx: z.RefinementCtx): void {
       steps(gate.chain, at('chain'));
     }
   }
+  checkRuleConditions(p, problem);
   p.rules.forEach((rule, i) => {
     const at = (...rest: PropertyKey[]) => ['rules', i, 'use', ...rest];
     if (rule.use.reviewers) source(rule.use.reviewers, at('reviewers'));

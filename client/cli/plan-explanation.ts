@@ -2,11 +2,11 @@ import { ownership } from '../../activities/routing.js';
 import { isAuthor, type ModelName, type OutcomeKind, type RoutingScore } from '../../domain/escalation.js';
 import { type CandidateFacts, type ChainStep, type DynamicPlan, type EscalationPlan, type Quorum, resolvePlan } from '../../domain/escalation-plan.js';
 import type { GateFailure } from '../../domain/gate-failure.js';
-import type { CommentRule, ExhaustedAction, Policy, PolicyRule, RoutingFactor } from '../../domain/policy.js';
+import type { CommentRule, ExhaustedAction, Policy, RoutingFactor } from '../../domain/policy.js';
 import { scoreCandidates } from '../../domain/routing.js';
-import { isWorking, parseWorkingHours } from '../../domain/schedule.js';
+import { ruleVerdicts } from '../../domain/rule-conditions.js';
 import type { Stage } from '../../domain/sequential-chain.js';
-import { type Mode, type ModeHost, ParallelMode, RoutedMode, SequentialMode } from '../../workflows/modes.js';
+import { type Mode, type ModeHost, ParallelMode, RoutedMode, SequentialMode } from '../../workflows/legacy/modes.js';
 import { stageLabel } from './render-escalation.js';
 
 /** One moment of a dry run: what the escalation would do then if nobody decided. */
@@ -251,50 +251,6 @@ function fallbackSteps(plan: DynamicPlan, failure: GateFailure, ranked: string[]
 function withoutAuthor(plan: EscalationPlan, failure: GateFailure, group: string[], quorum: number): string[] {
   const others = group.filter((id) => !isAuthor(plan.people[id], id, failure.change.author));
   return others.length >= quorum ? others : group;
-}
-
-function ruleVerdicts(policy: Policy, failure: GateFailure, at: Date): RuleVerdict[] {
-  const outside = !isWorking(parseWorkingHours(policy.businessHours), policy.timezone, at);
-  const verdicts: RuleVerdict[] = [];
-  for (const [index, rule] of policy.rules.entries()) {
-    const conditions = conditionsOf(rule, failure, outside, `${policy.businessHours} ${policy.timezone}`);
-    const misses = conditions.filter((c) => !c.holds);
-    const matched = misses.length === 0;
-    verdicts.push({
-      index,
-      name: rule.name ?? `#${index + 1}`,
-      matched,
-      why: (matched ? conditions : misses).map((c) => c.text).join('; ') || 'no conditions: matches every failure',
-    });
-    if (matched) break;
-  }
-  return verdicts;
-}
-
-function conditionsOf(rule: PolicyRule, failure: GateFailure, outside: boolean, businessHours: string): Array<{ holds: boolean; text: string }> {
-  const { when } = rule;
-  const conditions: Array<{ holds: boolean; text: string }> = [];
-  const oneOf = (label: string, actual: string, wanted: string[] | undefined) => {
-    if (!wanted) return;
-    const holds = wanted.includes(actual);
-    conditions.push({ holds, text: `${label} ${actual} is ${holds ? '' : 'not '}one of ${wanted.join(', ') || '(none)'}` });
-  };
-  const flag = (label: string, actual: boolean, wanted: boolean | undefined) => {
-    if (wanted === undefined) return;
-    conditions.push({ holds: actual === wanted, text: actual === wanted ? `${label} is ${actual}` : `${label} is ${actual}, the rule wants ${wanted}` });
-  };
-  oneOf('gate', failure.gate.name, when.gate);
-  oneOf('kind', failure.gate.kind, when.kind);
-  oneOf('service', failure.service, when.service);
-  oneOf('severity', failure.severity, when.severity);
-  flag('hotfix', failure.hotfix, when.hotfix);
-  flag('rollback', failure.rollback, when.rollback);
-  if (when.outsideBusinessHours !== undefined) {
-    const holds = when.outsideBusinessHours === outside;
-    const where = `${outside ? 'outside' : 'within'} business hours (${businessHours})`;
-    conditions.push({ holds, text: holds ? where : `${where}, the rule wants ${outside ? 'within' : 'outside'}` });
-  }
-  return conditions;
 }
 
 type ModeFactory = (host: DryRunHost, now: () => number) => Mode;

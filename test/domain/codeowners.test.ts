@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileCodeownersPattern, ownersOf, parseCodeowners, parseCodeownersFile } from '../../domain/codeowners.js';
+import { compileCodeownersPattern, ownersOf, owningTeams, parseCodeowners, parseCodeownersFile } from '../../domain/codeowners.js';
 
 interface PatternCase {
   name: string;
@@ -139,5 +140,41 @@ describe('ownersOf', () => {
     const owners = ownersOf(rules, 'README.md');
     owners.push('@intruder');
     expect(ownersOf(rules, 'README.md')).toEqual(['@everyone']);
+  });
+});
+
+describe('owningTeams', () => {
+  const rules = parseCodeowners(
+    [
+      '*               @acme/platform',
+      'src/basket/     @acme/checkout @alice-gh',
+      'src/payments/   @Acme/Payments',
+      'docs/           @carol-gh bob@example.com',
+      'vendor/         @stranger',
+      'generated/',
+    ].join('\n'),
+  );
+  const people: Record<string, string> = { '@alice-gh': 'checkout', '@carol-gh': 'docs' };
+  const teamOf = (owner: string) => people[owner];
+
+  it.each([
+    { files: ['src/basket/a.ts'], teams: ['checkout'], unteamed: [] },
+    { files: ['src/basket/a.ts', 'src/payments/b.ts'], teams: ['checkout', 'payments'], unteamed: [] },
+    { files: ['README.md'], teams: ['platform'], unteamed: [] },
+    { files: ['docs/a.md'], teams: ['docs'], unteamed: ['bob@example.com'] },
+    { files: ['vendor/x.js', 'generated/y.ts'], teams: [], unteamed: ['@stranger'] },
+    { files: [], teams: [], unteamed: [] },
+  ])('$files → teams $teams', ({ files, teams, unteamed }) => {
+    expect(owningTeams(rules, files, teamOf)).toEqual({ teams, unteamed });
+  });
+
+  it('is not changed by files nobody owns', () => {
+    const owned = fc.constantFrom('src/basket/a.ts', 'src/payments/b.ts', 'README.md', 'docs/a.md', 'vendor/x.js');
+    const unowned = fc.stringMatching(/^[a-z]{1,8}\.ts$/).map((name) => `generated/${name}`);
+    fc.assert(
+      fc.property(fc.array(owned), fc.array(unowned), (files, extra) => {
+        expect(owningTeams(rules, [...extra, ...files, ...extra], teamOf)).toEqual(owningTeams(rules, files, teamOf));
+      }),
+    );
   });
 });

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resolvePlan } from '../../domain/escalation-plan.js';
 import { type GateFailureInput, gateFailureSchema } from '../../domain/gate-failure.js';
 import { type PolicyError } from '../../domain/policy-error.js';
 import { parsePolicy } from '../../domain/policy-parser.js';
+import { ruleVerdicts } from '../../domain/rule-conditions.js';
 import { gateFailure } from '../helpers/gate-failure.js';
 
 const { policy: example } = parsePolicy(readFileSync('policies/example.yaml', 'utf8'), 'policies/example.yaml');
@@ -116,5 +118,105 @@ describe('plan resolution', () => {
       'tiers escalate in a cycle (team-leads → release-managers → team-leads): an escalation could bounce forever',
     ]);
     expect(error.problems.map((p) => p.path)).toContain('gates.performance.escalateTo');
+  });
+});
+
+describe('rules on ownership and authorship', () => {
+  // The guide's example: "business hours and a senior engineer's code: dynamic; a 2 AM hotfix:
+  // parallel with a short timeout"; and its growth pattern: teams keep their own chain, cross-team
+  // changes go to a central one.
+  const { policy } = parsePolicy(
+    `version: 1
+timezone: Europe/Berlin
+businessHours: Mon-Fri 09:00-18:00
+codeowners: |
+  src/basket/    @acme/checkout
+  src/payments/  @acme/payments
+  docs/          @carol-gh
+people:
+  alice: { email: alice@example.com, team: checkout, seniority: senior }
+  bob:   { email: bob@example.com, team: payments, seniority: junior }
+  carol: { email: carol@example.com, handles: [carol-gh], team: checkout, seniority: staff }
+  erin:  { email: erin@example.com, team: platform, seniority: staff }
+  frank: { email: frank@example.com, team: platform, seniority: senior }
+rotations:
+  primary: { members: [carol, erin], handoff: weekly, start: 2026-01-05 }
+gates:
+  deploy:
+    model: sequential
+    chain:
+      - { reviewers: [alice], timeout: 30m }
+      - { reviewers: [carol], timeout: 1h }
+rules:
+  - name: cross-team-to-platform
+    when: { crossTeam: true }
+    use: { model: sequential, chain: [{ reviewers: [erin], timeout: 30m }, { reviewers: [frank], timeout: 1h }] }
+  - name: night-hotfix
+    when: { hotfix: true, outsideBusinessHours: true }
+    use: { model: parallel, reviewers: oncall:primary, decideWithin: 10m }
+  - name: senior-code-in-hours
+    when: { outsideBusinessHours: false, authorSeniority: [senior, staff] }
+    use: { model: dynamic, reviewers: [alice, carol, erin] }
+`,
+    'guide.yaml',
+  );
+  // Friday 27 November 2026 in Berlin: 10:00 is 09:00Z, 02:00 is 01:00Z.
+  const tenAm = '2026-11-27T09:00:00Z';
+  const twoAm = '2026-11-27T01:00:00Z';
+  const plan = (at: string, author: string, changedFiles: string[], hotfix = false) =>
+    resolvePlan(policy, gateFailureSchema.parse(gateFailure({ gate: { name: 'deploy', kind: 'tests' }, hotfix, change: { ...gateFailure().change, author, changedFiles } })), { at: new Date(at), ordinal: 0 })!;
+
+  it.each([
+    { case: "a senior's code in business hours", at: tenAm, author: 'alice', hotfix: false, model: 'dynamic', rule: 'senior-code-in-hours' },
+    { case: "a staff engineer's code by e-mail in business hours", at: tenAm, author: 'Carol@Example.com', hotfix: false, model: 'dynamic', rule: 'senior-code-in-hours' },
+    { case: 'a 2 AM hotfix, whoever wrote it', at: twoAm, author: 'alice', hotfix: true, model: 'parallel', rule: 'night-hotfix' },
+    { case: "a junior's code in business hours", at: tenAm, author: 'bob', hotfix: false, model: 'sequential', rule: null },
+    { case: 'code by someone not under people', at: tenAm, author: 'zed', hotfix: false, model: 'sequential', rule: null },
+    { case: "a senior's code at 2 AM, not a hotfix", at: twoAm, author: 'alice', hotfix: false, model: 'sequential', rule: null },
+  ])('$case: $model ($rule)', ({ at, author, hotfix, model, rule }) => {
+    expect(plan(at, author, ['src/basket/totals.ts'], hotfix)).toMatchObject({ model, rule });
+  });
+
+  it('gives the night hotfix a 10-minute window with the on-call, and routes senior code with the policy’s CODEOWNERS', () => {
+    expect(plan(twoAm, 'bob', ['src/payments/card.ts'], true)).toMatchObject({ model: 'parallel', group: ['carol'], decideWithinMs: 600_000, selectedBy: 'rule night-hotfix (hotfix: true, outsideBusinessHours: true)' });
+    const routed = plan(tenAm, 'alice', ['src/basket/totals.ts']);
+    if (routed.model !== 'dynamic') throw new Error('expected a dynamic plan');
+    expect(routed).toMatchObject({ candidates: ['alice', 'carol', 'erin'], selectedBy: 'rule senior-code-in-hours (outsideBusinessHours: false, authorSeniority: senior|staff)' });
+    // The gate has no CODEOWNERS of its own: routing reads the policy's.
+    expect(routed.codeowners).toBe(policy.codeowners);
+  });
+
+  it('sends a change across teams to the platform chain, day or night, and keeps single-team changes with the gate’s own chain', () => {
+    for (const at of [tenAm, twoAm]) {
+      const crossing = plan(at, 'bob', ['src/basket/totals.ts', 'src/payments/card.ts'], true);
+      if (crossing.model !== 'sequential') throw new Error('expected a sequential plan');
+      expect(crossing.rule).toBe('cross-team-to-platform');
+      expect(crossing.steps.map((step) => step.reviewers)).toEqual([['erin'], ['frank']]);
+    }
+    // docs/ is carol's, and carol is in checkout: still one team.
+    const oneTeam = plan(tenAm, 'bob', ['src/basket/totals.ts', 'docs/basket.md']);
+    if (oneTeam.model !== 'sequential') throw new Error('expected a sequential plan');
+    expect(oneTeam.rule).toBeNull();
+    expect(oneTeam.steps.map((step) => step.reviewers)).toEqual([['alice'], ['carol']]);
+  });
+
+  it('picks the rule policy explain reports as matching, for any failure and moment', () => {
+    const people = [...Object.keys(policy.people), 'zed'];
+    const files = ['src/basket/a.ts', 'src/payments/b.ts', 'docs/c.md', 'README.md'];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...people),
+        fc.subarray(files),
+        fc.boolean(),
+        fc.integer({ min: Date.parse('2026-11-23T00:00:00Z'), max: Date.parse('2026-11-30T00:00:00Z') }),
+        (author, changedFiles, hotfix, atMs) => {
+          const failure = gateFailureSchema.parse(gateFailure({ gate: { name: 'deploy', kind: 'tests' }, hotfix, change: { ...gateFailure().change, author, changedFiles } }));
+          const at = new Date(atMs);
+          const verdicts = ruleVerdicts(policy, failure, at);
+          const matched = verdicts.at(-1)?.matched ? verdicts.at(-1)!.name : null;
+          expect(resolvePlan(policy, failure, { at, ordinal: 0 })!.rule).toBe(matched);
+        },
+      ),
+    );
   });
 });

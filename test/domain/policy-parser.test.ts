@@ -86,6 +86,46 @@ describe('policy parser', () => {
     expect(problemsOf(yaml)).toEqual([expect.objectContaining({ path: 'gates.perf.quorum.approve', message: 'a quorum of 2 cannot be reached by a group of 1' })]);
   });
 
+  describe('rule conditions on teams and authors', () => {
+    const build = '  build: { model: sequential, chain: [{ reviewers: [alice], timeout: 1h }] }\n';
+    const withRules = (rules: string, extra = '', gates = build) => `version: 1
+${extra}people:
+  alice: { email: alice@example.com, roles: [lead], seniority: senior, team: checkout }
+gates:
+${gates}rules:
+${rules}`;
+    const routed = '  unit-tests: { model: dynamic, candidates: [alice], routeBy: [codeowners], decideWithin: 1h, codeowners: "* @acme/qa" }\n';
+
+    it('refuses crossTeam when no CODEOWNERS is configured, naming the gates without their own', () => {
+      const yaml = withRules('  - name: cross\n    when: { crossTeam: true }\n    use: { model: parallel, reviewers: [alice], decideWithin: 1h }\n');
+      const message = 'crossTeam needs CODEOWNERS to find the owning teams: add a top-level "codeowners" with the repository\'s CODEOWNERS text (gates without their own: "build")';
+      expect(problemsOf(yaml)).toEqual([{ path: 'rules[0].when.crossTeam', message, line: 8, column: 24 }]);
+      expect(() => parsePolicy(yaml, 'team-policy.yaml')).toThrow(`team-policy.yaml:8:24 at rules[0].when.crossTeam: ${message}`);
+      expect(problemsOf(withRules('  - when: { crossTeam: false }\n    use: {}\n', '', `${build}${routed}  "*": { model: sequential, chain: [{ reviewers: [alice], timeout: 1h }] }\n`))).toEqual([
+        expect.objectContaining({ path: 'rules[0].when.crossTeam', message: expect.stringContaining('(gates without their own: "build", "*")') }),
+      ]);
+    });
+
+    it("accepts crossTeam with the policy's CODEOWNERS, or on gates that all have their own", () => {
+      expect(() => parsePolicy(withRules('  - when: { crossTeam: true }\n    use: {}\n', 'codeowners: "* @acme/checkout"\n'), 'p.yaml')).not.toThrow();
+      expect(() => parsePolicy(withRules('  - when: { crossTeam: true, gate: [unit-tests] }\n    use: {}\n', '', `${build}${routed}`), 'p.yaml')).not.toThrow();
+    });
+
+    it('refuses CODEOWNERS lines GitHub would skip, an authorRole nobody holds, an unknown seniority and a team written as an owner', () => {
+      expect(problemsOf(withRules('  - when: { crossTeam: true }\n    use: {}\n', 'codeowners: |\n  src/ @acme/checkout\n  !docs/ @bob\n  lib/ bob\n')).map((p) => [p.path, p.message])).toEqual([
+        ['codeowners', 'line 2 of the CODEOWNERS text: "!docs/": negation with "!" is not supported in CODEOWNERS (GitHub skips this line)'],
+        ['codeowners', 'line 3 of the CODEOWNERS text: "bob" is not an owner: use @user, @org/team or an e-mail address (GitHub skips this line)'],
+      ]);
+      expect(problemsOf(withRules('  - when: { authorRole: [lead, leed] }\n    use: {}\n'))).toEqual([{ path: 'rules[0].when.authorRole[1]', message: 'nobody under people holds the role "leed"', line: 7, column: 32 }]);
+      expect(problemsOf(withRules('  - when: { authorSeniority: [senior, principal] }\n    use: {}\n'))).toEqual([
+        { path: 'rules[0].when.authorSeniority[1]', message: 'Invalid option: expected one of "junior"|"mid"|"senior"|"staff"', line: 7, column: 39 },
+      ]);
+      expect(problemsOf(withRules('  []\n').replace('team: checkout', 'team: "@acme/checkout"')).map((p) => [p.path, p.message])).toEqual([
+        ['people.alice.team', 'a GitHub team slug such as checkout (for @acme/checkout): lower-case letters, digits and . _ - only'],
+      ]);
+    });
+  });
+
   it('refuses unknown keys, wrong types and YAML syntax errors with positions', () => {
     expect(problemsOf(minimal('  build: { model: sequential, chain: [{ reviewers: [alice], timeout: 1h }], maxDepht: 2 }\n'))).toEqual([
       expect.objectContaining({ path: 'gates.build', message: expect.stringContaining('maxDepht'), line: 5 }),
