@@ -1,5 +1,4 @@
-import { ownersOf, parseCodeowners } from '../domain/codeowners.js';
-import type { Reviewer } from '../domain/escalation-plan.js';
+import { ownership } from '../domain/codeowners.js';
 import { scoreCandidates } from '../domain/routing.js';
 import type { OutcomeStore } from './outcome-store/store.js';
 import type { RoutingDecision, RoutingRequest } from './types.js';
@@ -35,18 +34,4 @@ export function createRouter(store: OutcomeStore) {
   };
 }
 
-/** The share of `files` each person owns under CODEOWNERS (owners as @handle, @org/team handle or email). */
-export function ownership(codeowners: string, files: string[], people: Record<string, Reviewer>): Record<string, number> {
-  if (files.length === 0) return {};
-  const rules = parseCodeowners(codeowners);
-  const byAlias = new Map<string, string>();
-  for (const person of Object.values(people)) {
-    for (const alias of person.aliases) byAlias.set(alias.replace(/^@/, ''), person.id);
-  }
-  const owned: Record<string, number> = {};
-  for (const file of files) {
-    const owners = new Set(ownersOf(rules, file).map((owner) => byAlias.get(owner.replace(/^@/, '').toLowerCase())).filter((id): id is string => id !== undefined));
-    for (const id of owners) owned[id] = (owned[id] ?? 0) + 1;
-  }
-  return Object.fromEntries(Object.entries(owned).map(([id, count]) => [id, count / files.length]));
-}
+export { ownership } from '../domain/codeowners.js';

@@ -1,4 +1,3 @@
-import type { RoutingScore } from '../domain/escalation.js';
 import type { DynamicPlan } from '../domain/escalation-plan.js';
 import type { GateFailure } from '../domain/gate-failure.js';
 import type { FailureSummary } from '../domain/engine/state.js';
@@ -42,7 +41,11 @@ export interface RollbackRequest {
   failure: FailureSummary;
 }
 
-/** What the routing activity needs: the dynamic part of the plan, the failure and the moment. */
+/**
+ * What the routing activity needs: the dynamic part of the plan, the failure and the moment. The
+ * whole failure, changed files included, since ownership is computed from them: routing is a local
+ * activity, whose input never enters history.
+ */
 export interface RoutingRequest {
   escalationId: string;
   failure: GateFailure;
@@ -50,12 +53,4 @@ export interface RoutingRequest {
   at: string;
 }
 
-export interface RoutingDecision {
-  /** Too little history: the cold-start model runs instead of routing. */
-  coldStart: boolean;
-  reason: string;
-  chosen: string[];
-  /** Every candidate, best first: the order of the sequential fallback. */
-  ranked: string[];
-  scores: RoutingScore[];
-}
+export type { RoutingDecision } from '../domain/engine/events.js';

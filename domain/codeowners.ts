@@ -1,3 +1,4 @@
+import type { Reviewer } from './escalation-plan.js';
 /**
  * GitHub CODEOWNERS: which owners a changed file has. Patterns follow GitHub's dialect of gitignore
  * globbing, which differs from gitignore itself (and from `ignore`, `minimatch`, `picomatch`):
@@ -236,4 +237,20 @@ function splitSegments(body: string): Segment[] {
 
 function escapeRegex(ch: string): string {
   return /[\\^$.*+?()[\]{}|/-]/.test(ch) ? `\\${ch}` : ch;
+}
+
+/** The share of `files` each person owns under CODEOWNERS (owners as @handle, @org/team handle or email). */
+export function ownership(codeowners: string, files: string[], people: Record<string, Reviewer>): Record<string, number> {
+  if (files.length === 0) return {};
+  const rules = parseCodeowners(codeowners);
+  const byAlias = new Map<string, string>();
+  for (const person of Object.values(people)) {
+    for (const alias of person.aliases) byAlias.set(alias.replace(/^@/, ''), person.id);
+  }
+  const owned: Record<string, number> = {};
+  for (const file of files) {
+    const owners = new Set(ownersOf(rules, file).map((owner) => byAlias.get(owner.replace(/^@/, '').toLowerCase())).filter((id): id is string => id !== undefined));
+    for (const id of owners) owned[id] = (owned[id] ?? 0) + 1;
+  }
+  return Object.fromEntries(Object.entries(owned).map(([id, count]) => [id, count / files.length]));
 }

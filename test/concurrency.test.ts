@@ -1,6 +1,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DecisionRefusedError } from '../client/errors.js';
+import type { Receipt } from '../domain/engine/view.js';
 import type { DecisionKind, EscalationOutcome, EscalationView } from '../domain/escalation.js';
 import { startEscalator, type EscalatorEnv } from './helpers/escalator-env.js';
 import { gateFailure } from './helpers/gate-failure.js';
@@ -158,11 +159,11 @@ describe('decisions racing each other and the clock', () => {
     expect(outcome.decisions.map((d) => d.reviewer).sort()).toEqual(accepted.map((a) => a.reviewer).sort());
     expect(outcome.decisions.map((d) => d.decision)).toEqual(outcome.decisions.map((d) => accepted.find((a) => a.reviewer === d.reviewer)!.decision));
     expect(outcome.decisions.at(-1)!.decision).toBe('approve');
-    // Each accepted caller saw the state right after its own vote: one distinct count per caller, and
-    // only the caller whose vote reached the quorum saw the end.
-    const views = accepted.map((a) => (a.result as PromiseFulfilledResult<EscalationView>).value);
-    expect(views.map((v) => v.decisions.length).sort((a, b) => a - b)).toEqual(accepted.map((_, i) => i + 1));
-    expect(views.filter((v) => v.status === 'ended').map((v) => essentials(v.outcome!))).toEqual([essentials(outcome)]);
+    // Each accepted caller's receipt shows the state right after its own vote: one distinct count per
+    // caller, and only the caller whose vote reached the quorum saw the end.
+    const receipts = accepted.map((a) => (a.result as PromiseFulfilledResult<Receipt>).value);
+    expect(receipts.map((r) => r.votes!.approve + r.votes!.reject).sort((a, b) => a - b)).toEqual(accepted.map((_, i) => i + 1));
+    expect(receipts.filter((r) => r.status === 'ended').map((r) => r.outcome)).toEqual([{ outcome: outcome.outcome, reason: outcome.reason, postmortem: outcome.postmortem }]);
     // Refused votes left no trace in history; each accepted one is one update, completed once.
     expect(acceptedUpdateIds(history).sort()).toEqual(accepted.map((a) => a.updateId).sort());
     expect(completedUpdates(history).filter((u) => u.outcome?.success)).toHaveLength(accepted.length);
@@ -205,7 +206,7 @@ describe('decisions racing each other and the clock', () => {
     const [first, second] = await Promise.all([env.escalator.decide(escalationId, vote, { updateId: 'alice-once' }), env.escalator.decide(escalationId, vote, { updateId: 'alice-once' })]);
     expect(second).toEqual(first);
     expect(first.votes).toMatchObject({ approve: 1, reject: 0 });
-    expect(first.decisions.map((d) => d.reviewer)).toEqual(['alice']);
+    expect((await env.escalator.status(escalationId)).decisions.map((d) => d.reviewer)).toEqual(['alice']);
 
     // Another id is another attempt: the one-vote rule refuses it, approve or reject alike.
     for (const decision of ['approve', 'reject'] as const) {

@@ -220,7 +220,7 @@ describe('dynamic escalation on a real Temporal server', () => {
 
     const view = await env.escalator.reassign(escalationId, { by: 'bob', to: 'carol', reason: 'on leave from today', channel: 'client' });
     expect(view).toMatchObject({ status: 'waiting', awaitedReviewers: ['carol'], depth: 1 });
-    expect(view.timeline.filter((e) => e.event === 'reassigned')).toEqual([
+    expect((await env.escalator.status(escalationId)).timeline.filter((e) => e.event === 'reassigned')).toEqual([
       { at: expect.any(String), event: 'reassigned', by: 'bob', from: ['bob'], to: 'carol', reason: 'on leave from today', depth: 1 },
     ]);
     await waitingOn(escalationId, ['carol']);
@@ -271,7 +271,7 @@ describe('dynamic escalation on a real Temporal server', () => {
 
     const view = await env.escalator.reassign(escalationId, { by: 'lead', to: 'erin', reason: 'bob is in an incident', channel: 'client' });
     expect(view).toMatchObject({ awaitedReviewers: ['erin'], depth: 1 });
-    expect(view.timeline.filter((e) => e.event === 'reassigned')).toEqual([
+    expect((await env.escalator.status(escalationId)).timeline.filter((e) => e.event === 'reassigned')).toEqual([
       { at: expect.any(String), event: 'reassigned', by: 'lead', from: ['bob'], to: 'erin', reason: 'bob is in an incident', depth: 1 },
     ]);
     await waitingOn(escalationId, ['erin']);

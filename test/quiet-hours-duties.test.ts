@@ -98,8 +98,9 @@ describe('during quiet hours, with carol on call', () => {
     const third = await env.escalator.decide(escalationId, { reviewer: 'carol', decision: 'approve', channel: 'client' });
     expect(third).toMatchObject({ step: 2, awaitedReviewers: ['erin'], heldReviewers: [{ reviewer: 'erin', until: first.heldReviewers[0]!.until }] });
     await expectSurfacesAgree(env, escalationId, third);
-    expect(renderEscalation(third, { timelineEntries: 3, now: new Date() })).toMatch(/held back\s+│ erin until \S+ \(quiet hours; asked then if still awaited\)/);
-    expect(third.timeline.filter((e) => e.event === 'quiet-hours').at(-1)).toMatchObject({ notified: [], held: ['erin'], standIn: null });
+    const thirdView = await env.escalator.status(escalationId);
+    expect(renderEscalation(thirdView, { timelineEntries: 3, now: new Date() })).toMatch(/held back\s+│ erin until \S+ \(quiet hours; asked then if still awaited\)/);
+    expect(thirdView.timeline.filter((e) => e.event === 'quiet-hours').at(-1)).toMatchObject({ notified: [], held: ['erin'], standIn: null });
     const again = await refusal(env.escalator.decide(escalationId, { reviewer: 'carol', decision: 'approve', channel: 'client' }));
     expect(again).toMatchObject({ code: 'AlreadyVoted', message: 'carol already decided step 2 of this escalation; one person decides at most one step' });
     const reassigned = await refusal(env.escalator.reassign(escalationId, { by: 'erin', to: 'alice', reason: 'she knows it', channel: 'client' }));
@@ -111,7 +112,7 @@ describe('during quiet hours, with carol on call', () => {
     expect(mailsOf(env, escalationId).flatMap((m) => m.envelopeTo)).toEqual(['carol@example.com', 'carol@example.com']);
     const end = await env.escalator.decide(escalationId, { reviewer: 'erin', decision: 'approve', channel: 'client' });
     expect(end.outcome).toMatchObject({ outcome: 'passed' });
-    expect(end.decisions.map((d) => [d.reviewer, d.step])).toEqual([
+    expect((await env.escalator.status(escalationId)).decisions.map((d) => [d.reviewer, d.step])).toEqual([
       ['alice', 0],
       ['carol', 1],
       ['erin', 2],

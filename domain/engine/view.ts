@@ -53,6 +53,8 @@ export interface Receipt {
   step: number | null;
   stage: Stage | null;
   awaitedReviewers: string[];
+  /** Awaited but held back by quiet hours: asked at `until` if still awaited. */
+  heldReviewers: Array<{ reviewer: string; until: string }>;
   deadline: string | null;
   depth: number;
   /** Parallel: votes so far and the quorum. */
@@ -69,6 +71,7 @@ export function receipt(s: EscalationState): Receipt {
     step: model ? (model.kind === 'sequential' ? model.assignment.step : 0) : null,
     stage: model ? stageOf(model) : null,
     awaitedReviewers: awaitedReviewers(s),
+    heldReviewers: heldReviewers(s),
     deadline: s.status === 'waiting' && model ? new Date(decisionDeadline(model)).toISOString() : null,
     depth: s.depth,
     votes: model ? tally(model) : null,
@@ -78,8 +81,8 @@ export function receipt(s: EscalationState): Receipt {
 
 /** The receipt of a run started before the engine, whose updates answered with the whole view. */
 export function receiptOfView(view: EscalationView): Receipt {
-  const { escalationId, status, step, stage, awaitedReviewers, deadline, depth, votes, outcome } = view;
-  return { escalationId, accepted: true, status, step, stage, awaitedReviewers, deadline, depth, votes, outcome: outcome && { outcome: outcome.outcome, reason: outcome.reason, postmortem: outcome.postmortem } };
+  const { escalationId, status, step, stage, awaitedReviewers, heldReviewers, deadline, depth, votes, outcome } = view;
+  return { escalationId, accepted: true, status, step, stage, awaitedReviewers, heldReviewers: heldReviewers ?? [], deadline, depth, votes, outcome: outcome && { outcome: outcome.outcome, reason: outcome.reason, postmortem: outcome.postmortem } };
 }
 
 /** The `state` query's answer. The failure comes from the workflow's input: the state keeps only its summary. */

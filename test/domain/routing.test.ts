@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ownership } from '../../activities/routing.js';
+import { ownership } from '../../domain/codeowners.js';
 import type { CandidateFacts, Reviewer } from '../../domain/escalation-plan.js';
 import { type RoutingInputs, scoreCandidates } from '../../domain/routing.js';
 
