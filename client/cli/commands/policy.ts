@@ -1,4 +1,5 @@
-import type { Command } from 'commander';
+import { basename } from 'node:path';
+import { type Command, Option } from 'commander';
 import { PolicyError } from '../../../domain/policy-error.js';
 import { parsePolicy } from '../../../domain/policy-parser.js';
 import { InvalidInputError } from '../../errors.js';
@@ -10,8 +11,10 @@ import { lintPolicy } from '../policy-lint.js';
 import { loadPolicyFile, readPolicyText } from '../policy-file.js';
 import { formatPolicyProblem, type PolicyFinding } from '../policy-problems.js';
 import { renderExplanation } from '../render-explanation.js';
+import { policyFlowchart } from '../render-mermaid.js';
+import { documentedGates, policyPage } from '../render-policy-page.js';
 
-type ExplainFlags = GateFailureFlags & { failure?: string; at?: string; json?: boolean };
+type ExplainFlags = GateFailureFlags & { failure?: string; at?: string; json?: boolean; format: 'text' | 'mermaid' | 'markdown' };
 
 /** `escalator policy validate|explain`: works on policy files alone and never contacts Temporal. */
 export function registerPolicy(program: Command): void {
@@ -39,10 +42,21 @@ export function registerPolicy(program: Command): void {
     .description('dry run: which gate entry and rule apply and why, the model, who is asked first and when, and every timeout in order. Starts nothing.')
     .argument('<file>', 'the policy YAML')
     .option('--at <iso>', "the moment to explain (default: now, as the worker would decide a failure raised now, whatever the failure's occurredAt)")
-    .option('--json', 'print the explanation as JSON (its `at` is the moment explained)');
+    .option('--json', 'print the explanation as JSON (its `at` is the moment explained)')
+    .addOption(
+      new Option('--format <format>', "text explains one failure; mermaid (a flowchart) and markdown (a page with the flowcharts) document every gate's escalation paths from the policy alone, or only the entry --gate falls under (no other failure flag applies)")
+        .choices(['text', 'mermaid', 'markdown'])
+        .default('text')
+        .conflicts('json'),
+    );
   withGateFailureOptions(explain, '--failure <failure.json>');
   explain.addHelpText('after', '\nFields that cannot change the plan (sha, title, links, run, key) may be left out of a dry run.');
   explain.action(async (file: string, flags: ExplainFlags) => {
+    if (flags.format !== 'text') {
+      const { policy: parsed } = await loadPolicyFile(file);
+      const gates = documentedGates(parsed, flags.gate);
+      return printLine(flags.format === 'mermaid' ? policyFlowchart(parsed, gates) : policyPage(parsed, gates, basename(file)));
+    }
     // The worker resolves the plan when the escalation starts, not at the failure's occurredAt, so
     // explaining "now" is what a run started now would do.
     const at = flags.at === undefined ? new Date() : instantOf(flags.at);
