@@ -1,6 +1,20 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Workflow code runs in Temporal's deterministic sandbox: no Node APIs, no activity implementations.
+const workflowSandbox = [
+  { group: ['node:*', 'fs', 'path', 'http', 'https', 'crypto', 'child_process', 'os', 'net'], message: 'workflow code must stay deterministic: no Node APIs' },
+  { group: ['**/activities/**'], allowTypeImports: true, message: 'workflows import activities as types only' },
+  { group: ['zod', 'nodemailer', 'yaml'], allowTypeImports: true, message: 'keep I/O and validation libraries out of the workflow bundle' },
+];
+// domain/ is the pure core (the engine, plans, policies): it depends on nothing with side effects.
+const domainPurity = [
+  { group: ['**/activities/**', '**/workflows/**', '**/worker/**', '**/client/**', '**/shared/**', '**/scripts/**'], message: 'domain/ is pure: it depends on nothing outside domain/' },
+  { group: ['@temporalio/*', 'nodemailer', 'pg', 'better-sqlite3', 'fastify'], message: 'domain/ is pure: no Temporal, no I/O' },
+];
+// The parts of domain/ the workflow bundles.
+const sandboxedDomain = ['domain/engine/**/*.ts', 'domain/sequential-chain.ts', 'domain/parallel-quorum.ts', 'domain/escalation.ts', 'domain/escalation-plan.ts'];
+
 export default tseslint.config(
   { ignores: ['node_modules/', '.data/', 'test/fixtures/histories/'] },
   js.configs.recommended,
@@ -12,16 +26,29 @@ export default tseslint.config(
     },
   },
   {
-    // Workflow code runs in Temporal's deterministic sandbox: no Node APIs, no activity implementations.
-    files: ['workflows/**/*.ts', 'domain/sequential-chain.ts', 'domain/escalation.ts', 'domain/escalation-plan.ts'],
+    files: ['workflows/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: workflowSandbox }] },
+  },
+  {
+    files: ['domain/**/*.ts'],
+    ignores: sandboxedDomain,
+    rules: { 'no-restricted-imports': ['error', { patterns: domainPurity }] },
+  },
+  {
+    files: sandboxedDomain,
+    rules: { 'no-restricted-imports': ['error', { patterns: [...workflowSandbox, ...domainPurity] }] },
+  },
+  {
+    // client/ (CLI, HTTP shim, library) acts on escalations through domain/, shared/ and the
+    // message definitions; it never runs activities or workflow internals itself.
+    files: ['client/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'path', 'http', 'https', 'crypto', 'child_process', 'os', 'net'], message: 'workflow code must stay deterministic: no Node APIs' },
-            { group: ['**/activities/**'], allowTypeImports: true, message: 'workflows import activities as types only' },
-            { group: ['zod', 'nodemailer', 'yaml'], allowTypeImports: true, message: 'keep I/O and validation libraries out of the workflow bundle' },
+            { group: ['**/activities/**', '**/worker/**'], message: 'client/ imports domain/, shared/ and the message definitions only: move what both sides need to shared/' },
+            { group: ['**/workflows/**', '!**/workflows/messages.js', '!**/workflows/input.js', '!**/workflows/search-attributes.js'], allowTypeImports: true, message: 'client/ imports the message definitions (workflows/messages.ts), not workflow code' },
           ],
         },
       ],

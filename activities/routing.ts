@@ -1,6 +1,6 @@
 import { ownership } from '../domain/codeowners.js';
 import { scoreCandidates } from '../domain/routing.js';
-import type { OutcomeStore } from './outcome-store/store.js';
+import type { OutcomeStore } from '../shared/outcome-store/store.js';
 import type { RoutingDecision, RoutingRequest } from './types.js';
 
 /**

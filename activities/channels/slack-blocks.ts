@@ -1,5 +1,6 @@
 import type { OutcomeKind } from '../../domain/escalation.js';
 import type { FailureSummary } from '../../domain/engine/state.js';
+import { decisionActionIds, decisionButtonValue } from '../../shared/slack-interaction.js';
 import type { SlackDecisionRequest, SlackMessageUpdate } from './types.js';
 
 // Block Kit shapes and limits follow docs.slack.dev/reference/block-kit: header text ≤ 150 chars,
@@ -9,12 +10,6 @@ import type { SlackDecisionRequest, SlackMessageUpdate } from './types.js';
 /** The `metadata.event_type` of every decision request Escalator posts; retries look for it. */
 export const decisionRequestEventType = 'escalator_decision_request';
 
-/** The `action_id`s of the decision buttons, for the handler of Slack's interaction payloads. */
-export const decisionActionIds = {
-  approve: 'escalator_approve',
-  reject: 'escalator_reject',
-  acknowledge: 'escalator_acknowledge',
-} as const;
 
 export interface PlainText {
   type: 'plain_text';
@@ -47,23 +42,7 @@ export interface SlackMessageContent {
   blocks: Block[];
 }
 
-/** The `value` of every decision button: the escalation it decides, as JSON. */
-export function decisionButtonValue(escalationId: string): string {
-  return JSON.stringify({ escalationId });
-}
 
-/** Reads a decision button's `value` back; null for anything Escalator did not write. */
-export function parseDecisionButtonValue(value: string): { escalationId: string } | null {
-  try {
-    const parsed: unknown = JSON.parse(value);
-    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { escalationId?: unknown }).escalationId === 'string') {
-      return { escalationId: (parsed as { escalationId: string }).escalationId };
-    }
-  } catch {
-    // not JSON: not ours
-  }
-  return null;
-}
 
 /**
  * The decision request: what failed, where the reviewer stands, the deadline, who else is asked,

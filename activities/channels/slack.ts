@@ -1,7 +1,6 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { decisionRequestEventType, decisionRequestMessage, statusMessage } from './slack-blocks.js';
-import type { HeaderSource, SignatureCheck, SlackDecisionRequest, SlackMessageUpdate, SlackPosted } from './types.js';
+import type { SlackDecisionRequest, SlackMessageUpdate, SlackPosted } from './types.js';
 
 export interface SlackSettings {
   /** The Web API root; `https://slack.com/api` unless a test points it at a fake. */
@@ -94,21 +93,6 @@ export function createSlackNotifier(settings: SlackSettings) {
   };
 }
 
-/**
- * Checks a request Slack sent (interactivity, events) as Slack's "Verifying requests from Slack"
- * describes: `X-Slack-Signature` is `v0=` + hex HMAC-SHA256 of `v0:{X-Slack-Request-Timestamp}:{raw body}`
- * under the app's signing secret, and requests older (or newer) than five minutes are refused.
- */
-export function verifySlackRequest(signingSecret: string, headers: HeaderSource, rawBody: string | Buffer, options: { toleranceSeconds?: number; now?: number } = {}): SignatureCheck {
-  const timestamp = headerOf(headers, 'x-slack-request-timestamp');
-  const signature = headerOf(headers, 'x-slack-signature');
-  if (!timestamp || !signature || !/^\d+$/.test(timestamp)) return { valid: false, reason: 'missing-headers' };
-  const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000);
-  if (Math.abs(nowSeconds - Number(timestamp)) > (options.toleranceSeconds ?? 300)) return { valid: false, reason: 'stale-timestamp' };
-  const expected = Buffer.from(`v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:`).update(rawBody).digest('hex')}`);
-  const given = Buffer.from(signature);
-  return given.length === expected.length && timingSafeEqual(given, expected) ? { valid: true } : { valid: false, reason: 'bad-signature' };
-}
 
 interface SlackHistoryMessage {
   ts?: string;
@@ -178,8 +162,3 @@ function rateLimited(method: string, retryAfter: string | null): ApplicationFail
   });
 }
 
-function headerOf(headers: HeaderSource, name: string): string | undefined {
-  if (headers instanceof Headers) return headers.get(name) ?? undefined;
-  const value = headers[name] ?? Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
-  return Array.isArray(value) ? value[0] : value;
-}

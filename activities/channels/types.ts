@@ -84,7 +84,5 @@ export interface WebhookEvent {
 }
 
 /** Request headers as Node (`IncomingHttpHeaders`, lower-case keys) or fetch (`Headers`) gives them. */
-export type HeaderSource = Headers | Record<string, string | string[] | undefined>;
 
-/** The result of checking a signed request; `reason` says which check failed. */
-export type SignatureCheck = { valid: true } | { valid: false; reason: 'missing-headers' | 'stale-timestamp' | 'bad-signature' };
+export type { HeaderSource, SignatureCheck } from '../../shared/signed-requests.js';

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
+import { headerOf } from '../../shared/signed-requests.js';
 import type { HeaderSource, SignatureCheck, WebhookEvent } from './types.js';
 
 export interface WebhookSettings {
@@ -107,10 +108,4 @@ function retryAfterMs(value: string | null, nowMs: number): number | undefined {
   if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
-}
-
-function headerOf(headers: HeaderSource, name: string): string | undefined {
-  if (headers instanceof Headers) return headers.get(name) ?? undefined;
-  const value = headers[name] ?? Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
-  return Array.isArray(value) ? value[0] : value;
 }

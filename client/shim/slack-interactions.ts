@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { decisionActionIds, parseDecisionButtonValue } from '../../activities/channels/slack-blocks.js';
-import { verifySlackRequest } from '../../activities/channels/slack.js';
+import { decisionActionIds, parseDecisionButtonValue, verifySlackRequest } from '../../shared/slack-interaction.js';
 import { escalationIdSchema } from '../../domain/request-bodies.js';
 import { DecisionRefusedError, EscalationNotFoundError } from '../errors.js';
 import type { EscalatorClient } from '../escalator-client.js';
