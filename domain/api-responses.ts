@@ -1,10 +1,13 @@
 import { z } from 'zod';
-import { channels, decisionKinds, refusalCodes, type TimelineEntry } from './escalation.js';
+import { refusalCodes } from './escalation.js';
+import { decisionSchema, escalationStatusKindSchema, modelNameSchema, outcomeKindSchema, routingScoreSchema, stageSchema } from './escalation-schemas.js';
 import { gateFailureSchema } from './gate-failure.js';
 import { escalationIdSchema } from './request-bodies.js';
+import { timelineEntrySchema } from './timeline-schema.js';
 
 // What the HTTP shim answers, described for its OpenAPI document and checked against real answers in
-// the tests. The shim does not parse its own answers with these: the workflow's types already hold.
+// the tests. The shim does not parse its own answers with these: the workflow's types are derived
+// from them (domain/escalation.ts), so its answers have these shapes already.
 
 const timestamp = z.iso.datetime();
 const count = z.number().int().min(0);
@@ -54,78 +57,29 @@ export const recoveredAcceptedSchema = z.object({ escalationId: escalationIdSche
 
 export const healthSchema = z.object({ status: z.literal('ok'), temporal: z.literal('reachable') }).strict();
 
-export const stageSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('primary') }).strict(),
-  z.object({ kind: z.literal('backup') }).strict(),
-  z.object({ kind: z.literal('tier'), tier: z.string(), tierIndex: count }).strict(),
-]);
+const heldReviewersSchema = z
+  .array(z.object({ reviewer: z.string(), until: timestamp }).strict())
+  .describe('Awaited reviewers quiet hours held back: not asked yet, asked at `until` if still awaited; they may decide meanwhile');
 
-export const decisionSchema = z
+const votesSchema = z
   .object({
-    reviewer: z.string(),
-    decision: z.enum(decisionKinds),
-    comment: z.string().optional(),
-    channel: z.enum(channels),
-    at: timestamp,
-    step: count,
-    stage: stageSchema,
+    approve: count,
+    reject: count,
+    override: count,
+    quorum: z.object({ approve: count, override: count.nullable(), reject: count }).strict(),
   })
   .strict();
-
-export const routingScoreSchema = z
-  .object({
-    person: z.string(),
-    score: z.number(),
-    factors: z.record(z.string(), z.object({ value: z.number(), weight: z.number(), why: z.string() }).strict()),
-  })
-  .strict();
-
-// A Record over the union makes the compiler insist on every event, and on no other.
-const timelineEvents: Record<TimelineEntry['event'], true> = {
-  raised: true,
-  'policy-snapshot': true,
-  assigned: true,
-  notified: true,
-  'notification-failed': true,
-  'quiet-hours': true,
-  'quiet-hours-ended': true,
-  decided: true,
-  acknowledged: true,
-  renotified: true,
-  routed: true,
-  fallback: true,
-  reassigned: true,
-  'break-glass': true,
-  'timed-out': true,
-  'handed-off': true,
-  exhausted: true,
-  'rollback-requested': true,
-  'rollback-failed': true,
-  'rollback-handed-off': true,
-  recovered: true,
-  withdrawn: true,
-  ended: true,
-};
-
-/** Described loosely: every entry has `at` and `event`; the other properties depend on the event. */
-export const timelineEntrySchema = z.looseObject({
-  at: timestamp,
-  event: z.enum(Object.keys(timelineEvents) as [TimelineEntry['event'], ...TimelineEntry['event'][]]),
-});
-
-const modelName = z.enum(['sequential', 'parallel', 'dynamic']);
-const outcomeKind = z.enum(['passed', 'overridden', 'blocked', 'rolled-back', 'recovered', 'withdrawn']);
 
 export const escalationOutcomeSchema = z
   .object({
     escalationId: escalationIdSchema,
-    outcome: outcomeKind,
+    outcome: outcomeKindSchema,
     reason: z.string(),
     postmortem: z.boolean().describe('True when the run needs a human look afterwards: it was exhausted or its rollback failed'),
     gate: z.string(),
     service: z.string(),
     severity: z.string(),
-    model: modelName.nullable(),
+    model: modelNameSchema.nullable(),
     depth: count,
     policyVersion: z.string().nullable(),
     startedAt: timestamp,
@@ -139,28 +93,17 @@ export const escalationViewSchema = z
   .object({
     escalationId: escalationIdSchema,
     failure: gateFailureSchema,
-    model: modelName.nullable(),
+    model: modelNameSchema.nullable(),
     selectedBy: z.string().nullable().describe("Why this model runs: the gate's own, or the rule that chose it"),
     policyVersion: z.string().nullable(),
-    status: z.enum(['starting', 'routing', 'waiting', 'rolling-back', 'ended']),
+    status: escalationStatusKindSchema,
     step: count.nullable(),
     stepCount: count.nullable(),
     stage: stageSchema.nullable(),
     awaitedReviewers: z.array(z.string()),
-    heldReviewers: z
-      .array(z.object({ reviewer: z.string(), until: timestamp }).strict())
-      .describe('Awaited reviewers quiet hours held back: not asked yet, asked at `until` if still awaited; they may decide meanwhile'),
+    heldReviewers: heldReviewersSchema,
     primary: z.string().nullable().describe('Parallel: the reviewer named as primary; otherwise null'),
-    votes: z
-      .object({
-        approve: count,
-        reject: count,
-        override: count,
-        quorum: z.object({ approve: count, override: count.nullable(), reject: count }).strict(),
-      })
-      .strict()
-      .nullable()
-      .describe('Parallel: votes so far and the quorum; otherwise null'),
+    votes: votesSchema.nullable().describe('Parallel: votes so far and the quorum; otherwise null'),
     acknowledgedBy: z.array(z.string()),
     routing: z.array(routingScoreSchema).nullable().describe("Dynamic: every candidate's score and factors; otherwise null"),
     deadline: timestamp.nullable().describe('When the awaited reviewers time out, while the escalation is waiting'),
@@ -169,6 +112,26 @@ export const escalationViewSchema = z
     decisions: z.array(decisionSchema),
     timeline: z.array(timelineEntrySchema),
     outcome: escalationOutcomeSchema.nullable(),
+  })
+  .strict();
+
+/**
+ * The answer of an update (decide, acknowledge, reassign, break glass, withdraw): it was taken, and
+ * where the escalation stands now. The whole state is the `state` query's (GET /v1/escalations/:id).
+ */
+export const receiptSchema = z
+  .object({
+    escalationId: escalationIdSchema,
+    accepted: z.literal(true),
+    status: escalationStatusKindSchema,
+    step: count.nullable(),
+    stage: stageSchema.nullable(),
+    awaitedReviewers: z.array(z.string()),
+    heldReviewers: heldReviewersSchema,
+    deadline: timestamp.nullable().describe('When the awaited reviewers time out, while the escalation is waiting'),
+    depth: count,
+    votes: votesSchema.nullable().describe('Parallel: votes so far and the quorum; otherwise null'),
+    outcome: z.object({ outcome: outcomeKindSchema, reason: z.string(), postmortem: z.boolean() }).strict().nullable().describe('Once ended: how, and why'),
   })
   .strict();
 

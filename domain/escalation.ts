@@ -1,7 +1,20 @@
-import type { GateFailure } from './gate-failure.js';
-import type { CommentRule, ExhaustedAction } from './policy.js';
+import type { z } from 'zod';
+import type { CommentRule } from './policy.js';
 import type { Reviewer } from './escalation-plan.js';
-import type { Stage } from './sequential-chain.js';
+import type { escalationOutcomeSchema, escalationViewSchema } from './api-responses.js';
+import type {
+  acknowledgeRequestSchema,
+  breakGlassRequestSchema,
+  decisionRequestSchema,
+  decisionSchema,
+  escalationStatusKindSchema,
+  modelNameSchema,
+  outcomeKindSchema,
+  reassignRequestSchema,
+  routingScoreSchema,
+  withdrawRequestSchema,
+} from './escalation-schemas.js';
+import type { timelineEntrySchema } from './timeline-schema.js';
 
 export const decisionKinds = ['approve', 'reject', 'override'] as const;
 export const channels = ['http', 'client', 'cli', 'slack', 'email'] as const;
@@ -9,138 +22,42 @@ export const channels = ['http', 'client', 'cli', 'slack', 'email'] as const;
 export type DecisionKind = (typeof decisionKinds)[number];
 export type Channel = (typeof channels)[number];
 
-/** The payload of the `decide` update: the body plus who decided and through which channel. */
-export interface DecisionRequest {
-  reviewer: string;
-  decision: DecisionKind;
-  comment?: string;
-  channel: Channel;
-}
+// The API's types are the output types of its zod schemas, imported as types only: workflow code
+// imports this module, and the sandbox bundle gets the types without zod.
 
-export interface WithdrawRequest {
-  by: string;
-  reason: string;
-}
+/** The payload of the `decide` update: the body plus who decided and through which channel. */
+export type DecisionRequest = z.output<typeof decisionRequestSchema>;
+
+/** The payload of the `withdraw` update. */
+export type WithdrawRequest = z.output<typeof withdrawRequestSchema>;
 
 /** "On it": an awaited reviewer stops the re-notification rounds of a parallel escalation. */
-export interface AcknowledgeRequest {
-  reviewer: string;
-  channel: Channel;
-}
+export type AcknowledgeRequest = z.output<typeof acknowledgeRequestSchema>;
 
 /** An awaited reviewer, or the lead of a tier in the escalation's path, hands it to someone else. */
-export interface ReassignRequest {
-  by: string;
-  to: string;
-  reason: string;
-  channel: Channel;
-}
+export type ReassignRequest = z.output<typeof reassignRequestSchema>;
 
 /** An emergency override by a holder of the break-glass role; always flagged for review. */
-export interface BreakGlassRequest {
-  by: string;
-  justification: string;
-  channel: Channel;
-}
+export type BreakGlassRequest = z.output<typeof breakGlassRequestSchema>;
 
 /** One candidate's routing score and the factors behind it, kept so an auditor can see why. */
-export interface RoutingScore {
-  person: string;
-  score: number;
-  factors: Record<string, { value: number; weight: number; why: string }>;
-}
+export type RoutingScore = z.output<typeof routingScoreSchema>;
 
-export interface Decision extends DecisionRequest {
-  at: string;
-  step: number;
-  stage: Stage;
-}
+/** A decision that counted: the request, with when, at which step and in which stage. */
+export type Decision = z.output<typeof decisionSchema>;
 
-export type EscalationStatus = 'starting' | 'routing' | 'waiting' | 'rolling-back' | 'ended';
-export type OutcomeKind = 'passed' | 'overridden' | 'blocked' | 'rolled-back' | 'recovered' | 'withdrawn';
-export type ModelName = 'sequential' | 'parallel' | 'dynamic';
+export type EscalationStatus = z.output<typeof escalationStatusKindSchema>;
+export type OutcomeKind = z.output<typeof outcomeKindSchema>;
+export type ModelName = z.output<typeof modelNameSchema>;
 
 /** One entry of an escalation's timeline; `at` is workflow time (ISO 8601). */
-export type TimelineEntry = { at: string } & (
-  | { event: 'raised'; gate: string; service: string; severity: string }
-  | { event: 'policy-snapshot'; policyVersion: string; gateKey: string; model: string; selectedBy: string; notes: string[] }
-  | { event: 'assigned'; step: number; stage: Stage; reviewers: string[]; deadline: string; depth: number }
-  | { event: 'notified'; reviewer: string; channel: 'email' | 'slack' | 'pagerduty'; messageId: string; step: number }
-  | { event: 'notification-failed'; reviewer: string; channel: 'email' | 'slack' | 'pagerduty'; error: string; step: number }
-  /**
-   * Quiet hours held reviewers back: only `notified` were asked, `held` are asked at `until` if still
-   * awaited, and `standIn` (the on-call, when they may decide) is awaited with them till then. The
-   * last three are absent from entries written before they existed.
-   */
-  | { event: 'quiet-hours'; notified: string[]; held: string[]; until?: string; standIn?: string | null }
-  /** Quiet hours ended: `asked` are the held reviewers still awaited, `released` the stand-ins no longer awaited. */
-  | { event: 'quiet-hours-ended'; asked: string[]; released: string[] }
-  | { event: 'decided'; reviewer: string; decision: DecisionKind; channel: Channel; step: number }
-  | { event: 'acknowledged'; reviewer: string; channel: Channel }
-  | { event: 'renotified'; round: number; reviewers: string[]; depth: number }
-  | { event: 'routed'; chosen: string[]; scores: RoutingScore[]; coldStart: boolean; reason: string }
-  | { event: 'fallback'; from: ModelName; to: ModelName; reason: string; depth: number }
-  | { event: 'reassigned'; by: string; from: string[]; to: string; reason: string; depth: number }
-  | { event: 'break-glass'; by: string; justification: string; channel: Channel }
-  | { event: 'timed-out'; step: number; stage: Stage; reviewers: string[] }
-  | { event: 'handed-off'; step: number; from: Stage; to: Stage; depth: number }
-  | { event: 'exhausted'; reason: string; action: ExhaustedAction['action']; depth: number }
-  | { event: 'rollback-requested'; endpoint: string; status: number }
-  | { event: 'rollback-failed'; endpoint: string; error: string }
-  | { event: 'rollback-handed-off'; to: string[]; endpoint: string; error: string }
-  | { event: 'recovered'; pipelineRunId?: string }
-  | { event: 'withdrawn'; by: string; reason: string }
-  | { event: 'ended'; outcome: OutcomeKind; reason: string }
-);
+export type TimelineEntry = z.output<typeof timelineEntrySchema>;
 
 /** The answer of the `state` query: everything an operator or reviewer needs to see. */
-export interface EscalationView {
-  escalationId: string;
-  failure: GateFailure;
-  model: ModelName | null;
-  /** Why this model runs: the gate's own, or the rule that chose it. */
-  selectedBy: string | null;
-  policyVersion: string | null;
-  status: EscalationStatus;
-  step: number | null;
-  stepCount: number | null;
-  stage: Stage | null;
-  awaitedReviewers: string[];
-  /** Awaited reviewers quiet hours held back: not asked yet, asked at `until` if still awaited. They may decide meanwhile. */
-  heldReviewers: Array<{ reviewer: string; until: string }>;
-  /** Parallel: the reviewer named as primary; otherwise null. */
-  primary: string | null;
-  /** Parallel: votes so far and the quorum; otherwise null. */
-  votes: { approve: number; reject: number; override: number; quorum: { approve: number; override: number | null; reject: number } } | null;
-  acknowledgedBy: string[];
-  /** Dynamic: every candidate's score and factors. */
-  routing: RoutingScore[] | null;
-  deadline: string | null;
-  depth: number;
-  maxDepth: number | null;
-  decisions: Decision[];
-  timeline: TimelineEntry[];
-  outcome: EscalationOutcome | null;
-}
+export type EscalationView = z.output<typeof escalationViewSchema>;
 
 /** The single result of an escalation, returned by the workflow and recorded in the outcome store. */
-export interface EscalationOutcome {
-  escalationId: string;
-  outcome: OutcomeKind;
-  reason: string;
-  /** True when the run needs a human look afterwards: the escalation was exhausted or its rollback failed. */
-  postmortem: boolean;
-  gate: string;
-  service: string;
-  severity: string;
-  model: ModelName | null;
-  depth: number;
-  policyVersion: string | null;
-  startedAt: string;
-  endedAt: string;
-  decisions: Decision[];
-  timeline: TimelineEntry[];
-}
+export type EscalationOutcome = z.output<typeof escalationOutcomeSchema>;
 
 export const refusalCodes = [
   'EscalationEnded',

@@ -75,8 +75,10 @@ describe('HTTP shim over real HTTP', () => {
     await vi.waitFor(async () => expect((await call('GET', `/v1/escalations/${first.json.escalationId}`, { token: tokens.alice })).json.awaitedReviewers).toEqual(['alice']));
     const decided = await call('POST', `/v1/escalations/${first.json.escalationId}/decisions`, { token: tokens.alice, body: { decision: 'approve', comment: 'ok' } });
     expect(decided.status).toBe(200);
-    expect(decided.json.decisions).toEqual([expect.objectContaining({ reviewer: 'alice', channel: 'http', comment: 'ok' })]);
-    expect(decided.json.awaitedReviewers).toEqual(['carol']);
+    // The answer is a receipt; the decisions are in the escalation's state.
+    expect(decided.json).toMatchObject({ accepted: true, status: 'waiting', awaitedReviewers: ['carol'], step: 1 });
+    const state = await call('GET', `/v1/escalations/${first.json.escalationId}`, { token: tokens.alice });
+    expect(state.json.decisions).toEqual([expect.objectContaining({ reviewer: 'alice', channel: 'http', comment: 'ok' })]);
   });
 
   it('takes the reviewer from the token: a body claiming another reviewer is refused as bad input', async () => {
@@ -142,7 +144,8 @@ describe('HTTP shim over real HTTP', () => {
     const escalationId = await raised();
     const acknowledged = await call('POST', `/v1/escalations/${escalationId}/acknowledge`, { token: tokens.alice, body: {} });
     expect(acknowledged.status).toBe(200);
-    expect(acknowledged.json.timeline.at(-1)).toMatchObject({ event: 'acknowledged', reviewer: 'alice', channel: 'http' });
+    expect(acknowledged.json).toMatchObject({ accepted: true, status: 'waiting' });
+    expect((await call('GET', `/v1/escalations/${escalationId}`, { token: tokens.alice })).json.timeline.at(-1)).toMatchObject({ event: 'acknowledged', reviewer: 'alice', channel: 'http' });
     expectError(await call('POST', `/v1/escalations/${escalationId}/reassign`, { token: tokens.alice, body: { to: 'nobody-we-know', reason: 'x' } }), 400, 'UnknownPerson');
     const reassigned = await call('POST', `/v1/escalations/${escalationId}/reassign`, { token: tokens.alice, body: { to: 'carol', reason: 'she owns this code' } });
     expect(reassigned.status).toBe(200);

@@ -8,14 +8,20 @@ import { afterAll, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vit
 import { z } from 'zod';
 import { buildShim } from '../client/shim/app.js';
 import { createShimMetrics } from '../client/shim/metrics.js';
+import { defineRoute } from '../client/shim/routes.js';
+import { shimRoutes } from '../client/shim/routes-table.js';
 import { createActionToken } from '../domain/action-tokens.js';
 
 const actionSecret = 'test-action-secret-0123456789abcdef-xyz';
 const slackSecret = 'slack-signing-secret-0123456789';
 import { openApiDocument, type OpenApiOperation, type OpenApiParameter, type OpenApiResponse, responseSchemas } from '../client/shim/openapi.js';
 import { TokenRegistry } from '../client/shim/tokens.js';
-import { errorBodySchema, escalationStatusSchema, type escalationViewSchema } from '../domain/api-responses.js';
-import type { EscalationView } from '../domain/escalation.js';
+import { errorBodySchema, escalationStatusSchema, type escalationViewSchema, raiseResultSchema, type receiptSchema } from '../domain/api-responses.js';
+import type { Receipt } from '../domain/engine/view.js';
+import type { EscalationView, TimelineEntry } from '../domain/escalation.js';
+import type { stageSchema } from '../domain/escalation-schemas.js';
+import type { NotificationChannel, ExhaustedAction } from '../domain/policy.js';
+import type { Stage } from '../domain/sequential-chain.js';
 import { startEscalator, type EscalatorEnv } from './helpers/escalator-env.js';
 import { gateFailure } from './helpers/gate-failure.js';
 import { registeredRoutes, servedMethodsByPath } from './helpers/fastify-routes.js';
@@ -156,11 +162,16 @@ describe('the OpenAPI document', () => {
     for (const { operation } of documentedOperations) expect(operation.responses['405'], operation.operationId).toEqual({ $ref: '#/components/responses/MethodNotAllowed' });
   });
 
-  it('describes the EscalationView the workflow answers, field for field (the timeline loosely)', () => {
-    type Described = z.output<typeof escalationViewSchema>;
-    expectTypeOf<Omit<Described, 'timeline' | 'outcome'>>().toEqualTypeOf<Omit<EscalationView, 'timeline' | 'outcome'>>();
-    expectTypeOf<Omit<NonNullable<Described['outcome']>, 'timeline'>>().toEqualTypeOf<Omit<NonNullable<EscalationView['outcome']>, 'timeline'>>();
-    expectTypeOf<EscalationView['timeline'][number]>().toExtend<Described['timeline'][number]>();
+  it('describes the EscalationView and the update receipt the workflow answers, timeline included: their types are the output of the schemas', () => {
+    expectTypeOf<z.output<typeof escalationViewSchema>>().toEqualTypeOf<EscalationView>();
+    expectTypeOf<z.output<typeof receiptSchema>>().toEqualTypeOf<Receipt>();
+    // What the schemas spell out again because their source is workflow or policy code, held to that source.
+    expectTypeOf<z.output<typeof stageSchema>>().toEqualTypeOf<Stage>();
+    expectTypeOf<Extract<TimelineEntry, { event: 'exhausted' }>['action']>().toEqualTypeOf<ExhaustedAction['action']>();
+    expectTypeOf<Extract<TimelineEntry, { event: 'notified' }>['channel']>().toEqualTypeOf<NotificationChannel>();
+    const events = (document.components.schemas.TimelineEntry as { oneOf: Array<{ properties: { event: { const: string } } }> }).oneOf.map((entry) => entry.properties.event.const);
+    expect(events).toHaveLength(new Set(events).size);
+    expect(events).toContain('quiet-hours-ended');
   });
 
   it('lists every code the error answers use in ErrorBody', () => {
@@ -554,8 +565,8 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
     const first = await answer('decide', { id: escalationId }, options);
     const retried = await answer('decide', { id: escalationId }, options);
     expect([first.status, retried.status]).toEqual([200, 200]);
-    expect(retried.json.decisions).toHaveLength(1);
-    expect(retried.json.awaitedReviewers).toEqual(['carol']);
+    expect(retried.json).toMatchObject({ accepted: true, status: 'waiting', awaitedReviewers: ['carol'] });
+    expect((await env.escalator.status(escalationId)).decisions).toHaveLength(1);
     await expectRefused('decide', { id: 'escalation-never-raised' }, { token: tokens.alice, body: { decision: 'approve' } }, 404, 'EscalationNotFound');
   });
 
@@ -563,7 +574,8 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
     const escalationId = await raised();
     const acknowledged = await answer('acknowledge', { id: escalationId }, { token: tokens.alice });
     expect(acknowledged.status).toBe(200);
-    expect(acknowledged.json.timeline.at(-1)).toMatchObject({ event: 'acknowledged', reviewer: 'alice', channel: 'http' });
+    expect(acknowledged.json).toMatchObject({ accepted: true, status: 'waiting' });
+    expect((await env.escalator.status(escalationId)).timeline.at(-1)).toMatchObject({ event: 'acknowledged', reviewer: 'alice', channel: 'http' });
     await expectRefused('acknowledge', { id: escalationId }, { token: tokens.carol, body: {} }, 403, 'NotAwaitedReviewer');
     await expectRefused('acknowledge', { id: escalationId }, { token: tokens.alice, body: { note: 'on it' } }, 400, 'InvalidInput');
   });
@@ -652,6 +664,59 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
     expect((await env.escalator.status(escalationId)).timeline.filter((e) => e.event === 'acknowledged')).toEqual([expect.objectContaining({ reviewer: 'alice', channel: 'slack' })]);
     await expectRefused('slackInteraction', {}, { rawBody: body, headers: { ...headers, 'x-slack-signature': 'v0=00' } }, 401, 'Unauthenticated');
     await expectRefused('slackInteraction', {}, { rawBody: 'payload=%7B%7D', headers: { ...headers, 'x-slack-signature': `v0=${createHmac('sha256', slackSecret).update(`v0:${timestamp}:payload=%7B%7D`).digest('hex')}` } }, 400, 'InvalidInput');
+  });
+
+  it('serves and documents a route added to the table, with the checks and refusals its spec declares', async () => {
+    const echo = defineRoute({
+      method: 'GET',
+      url: '/v1/escalations/:id/echo',
+      operationId: 'echoEscalation',
+      tag: 'Escalations',
+      summary: 'Echo an escalation id',
+      description: 'Answers the id in its path.',
+      access: 'any-token',
+      answers: { 200: { description: 'The id.', schema: raiseResultSchema } },
+      handler: async ({ escalationId }) => ({ escalationId, started: false }),
+    });
+    const routes = [...shimRoutes, echo];
+    const extendedDocument = openApiDocument(routes);
+    expect((await new Validator().validate(structuredClone(extendedDocument) as unknown as Record<string, unknown>)).valid).toBe(true);
+    const operation = extendedDocument.paths['/v1/escalations/{id}/echo']?.get;
+    expect(operation).toMatchObject({ operationId: 'echoEscalation', security: [{ bearerAuth: [] }], parameters: [{ $ref: '#/components/parameters/EscalationId' }] });
+    expect(Object.keys(operation!.responses)).toEqual(['200', '400', '401', '404', '405', '414', '429', '500', '503']);
+
+    const extended = buildShim({ escalator: env.escalator, tokens: new TokenRegistry([{ identity: 'ci', scopes: ['raise'], token: tokens.ci }]), checkTemporal: async () => undefined, routes });
+    try {
+      await extended.ready();
+      expect(registeredRoutes(extended)).toEqual(Object.entries(extendedDocument.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`)).sort());
+      const echoed = await extended.inject({ method: 'GET', url: '/v1/escalations/escalation-anything/echo', headers: { authorization: `Bearer ${tokens.ci}` } });
+      expect({ status: echoed.statusCode, json: echoed.json() }).toEqual({ status: 200, json: { escalationId: 'escalation-anything', started: false } });
+      expect((await extended.inject({ method: 'GET', url: '/v1/escalations/escalation-anything/echo' })).json().error.code).toBe('Unauthenticated');
+      const malformed = await extended.inject({ method: 'GET', url: '/v1/escalations/not-an-id/echo', headers: { authorization: `Bearer ${tokens.ci}` } });
+      expect({ status: malformed.statusCode, code: malformed.json().error.code }).toEqual({ status: 404, code: 'EscalationNotFound' });
+      const posted = await extended.inject({ method: 'POST', url: '/v1/escalations/escalation-anything/echo' });
+      expect({ status: posted.statusCode, allow: posted.headers.allow }).toEqual({ status: 405, allow: 'GET, HEAD' });
+      expect((await extended.inject({ method: 'GET', url: '/openapi.json' })).json()).toEqual(JSON.parse(JSON.stringify(extendedDocument)));
+    } finally {
+      await extended.close();
+    }
+  });
+
+  it('refuses to start when a route is served outside the table, where /openapi.json would not describe it', async () => {
+    const stray = defineRoute({
+      method: 'GET',
+      url: '/v1/listed',
+      operationId: 'listed',
+      tag: 'Service',
+      summary: 'Listed, but served elsewhere',
+      description: 'Its module serves another path.',
+      access: 'public',
+      answers: { 200: { description: 'Text.', schema: { mediaType: 'text/plain', schema: { type: 'string' } } } },
+      register: (app) => app.get('/v1/unlisted', async () => 'served, undocumented'),
+    });
+    const shimWithStray = buildShim({ escalator: env.escalator, tokens: new TokenRegistry([{ identity: 'ci', scopes: ['raise'], token: tokens.ci }]), checkTemporal: async () => undefined, routes: [...shimRoutes, stray] });
+    await expect(shimWithStray.ready()).rejects.toThrow('GET /v1/unlisted is served but not in the route table');
+    await shimWithStray.close().catch(() => undefined);
   });
 
   it('reports health: 200 with Temporal reachable, 503 without', async () => {

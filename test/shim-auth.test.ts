@@ -55,7 +55,8 @@ describe('the shim with SSO and rate limits, over real HTTP', () => {
     expect((await env.escalator.status(escalationId)).decisions).toEqual([]);
     const ok = await decide(escalationId, await jwks.mint(claims));
     expect(ok.status).toBe(200);
-    expect((await ok.json()).decisions).toEqual([expect.objectContaining({ reviewer: 'alice', channel: 'http' })]);
+    expect(await ok.json()).toMatchObject({ accepted: true, escalationId });
+    expect((await env.escalator.status(escalationId)).decisions).toEqual([expect.objectContaining({ reviewer: 'alice', channel: 'http' })]);
     const author = await decide(escalationId, await jwks.mint({ preferred_username: 'mallory', scope: 'decide' }));
     expect(author.status).toBe(403);
   });

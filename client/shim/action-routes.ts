@@ -1,5 +1,4 @@
-import formbody from '@fastify/formbody';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { checkTokenFor, type ActionClaims, verifyActionToken } from '../../domain/action-tokens.js';
 import type { EscalationView } from '../../domain/escalation.js';
 import { DecisionRefusedError, EscalationNotFoundError } from '../errors.js';
@@ -19,55 +18,46 @@ export interface ActionLinkOptions {
 /**
  * Email action links: `GET /v1/actions/:token` shows a confirmation page and changes nothing (mail
  * scanners follow links); `POST` from that page decides, once. The token is the credential: signed,
- * expiring, single-use, bound to the reviewer, escalation, step and decision.
+ * expiring, single-use, bound to the reviewer, escalation, step and decision. Both answer a page,
+ * whatever happens; the route table (routes-service.ts) serves them.
  */
-export function registerActionRoutes(app: FastifyInstance, escalator: EscalatorClient, options: ActionLinkOptions | undefined): void {
-  // A scope of their own: the form parser must not reach the JSON routes, where a form-encoded
-  // `decision=approve` would otherwise decide.
-  app.register(async (actions) => registerActionScope(actions, escalator, options));
+export async function actionConfirmation(escalator: EscalatorClient, options: ActionLinkOptions | undefined, token: string): Promise<ActionPage> {
+  // Without a secret no email carries links, and no link can be checked: every one is refused.
+  if (!options) return refusalPage({ reason: 'malformed' });
+  const checked = await checkedToken(escalator, options, token);
+  if ('page' in checked) return checked.page;
+  return confirmationPage({ subject: checked.view, reviewer: checked.claims.reviewer, decision: checked.claims.decision });
 }
 
-function registerActionScope(app: FastifyInstance, escalator: EscalatorClient, options: ActionLinkOptions | undefined): void {
-  // The confirmation page posts a form, and nothing else is a decision: JSON or text is refused (415).
-  app.removeAllContentTypeParsers();
-  app.register(formbody);
-  // Without a secret no email carries links, and no link can be checked: every one is refused.
-  const disabled = refusalPage({ reason: 'malformed' });
-
-  app.get('/v1/actions/:token', async (request, reply) => {
-    if (!options) return send(reply, disabled);
-    const checked = await checkedToken(escalator, options, (request.params as { token: string }).token);
-    if ('page' in checked) return send(reply, checked.page);
-    return send(reply, confirmationPage({ subject: checked.view, reviewer: checked.claims.reviewer, decision: checked.claims.decision }));
-  });
-
-  app.post('/v1/actions/:token', async (request, reply) => {
-    if (!options) return send(reply, disabled);
-    const checked = await checkedToken(escalator, options, (request.params as { token: string }).token);
-    if ('page' in checked) return send(reply, checked.page);
-    const { claims } = checked;
-    // No body is an empty form; a JSON `null` is not a form at all.
-    const form = actionFormSchema.safeParse(request.body === undefined ? {} : request.body);
-    if (!form.success) return send(reply, refusalPage({ reason: 'refused', code: 'CommentRequired', message: 'the form was not understood; open the link again' }));
-    try {
-      // The update id is the token's: two posts of one link count once. The token is spent only
-      // once the escalation accepted the decision, so a refusal (say, a missing comment) can be fixed.
-      const view = await escalator.decide(
-        claims.escalationId,
-        { reviewer: claims.reviewer, decision: claims.decision, channel: 'email', ...(form.data.comment ? { comment: form.data.comment } : {}) },
-        { updateId: `decision:${claims.reviewer}:action:${claims.tokenId}` },
-      );
-      await options.consume(claims.tokenId, claims.expiresAt);
-      return send(reply, resultPage({ subject: view, reviewer: claims.reviewer, decision: claims.decision }));
-    } catch (error) {
-      if (error instanceof DecisionRefusedError) {
-        await options.recordRefusal?.({ escalationId: claims.escalationId, at: new Date().toISOString(), actor: claims.reviewer, code: error.code, message: error.message, channel: 'email' });
-        return send(reply, refusalPage({ reason: 'refused', code: error.code, message: error.message }));
-      }
-      if (error instanceof EscalationNotFoundError) return send(reply, refusalPage({ reason: 'not-found' }));
-      throw error;
+/** The confirmation page's form, posted: decides as the token's reviewer, and spends the token once the escalation accepted. */
+export async function actionDecision(escalator: EscalatorClient, options: ActionLinkOptions | undefined, token: string, body: unknown): Promise<ActionPage> {
+  if (!options) return refusalPage({ reason: 'malformed' });
+  const checked = await checkedToken(escalator, options, token);
+  if ('page' in checked) return checked.page;
+  const { claims } = checked;
+  // No body is an empty form; a JSON `null` is not a form at all.
+  const form = actionFormSchema.safeParse(body === undefined ? {} : body);
+  if (!form.success) return refusalPage({ reason: 'refused', code: 'CommentRequired', message: 'the form was not understood; open the link again' });
+  try {
+    // The update id is the token's: two posts of one link count once. The token is spent only
+    // once the escalation accepted the decision, so a refusal (say, a missing comment) can be fixed.
+    const after = await escalator.decide(
+      claims.escalationId,
+      { reviewer: claims.reviewer, decision: claims.decision, channel: 'email', ...(form.data.comment ? { comment: form.data.comment } : {}) },
+      { updateId: `decision:${claims.reviewer}:action:${claims.tokenId}` },
+    );
+    await options.consume(claims.tokenId, claims.expiresAt);
+    // The gate and change as read before deciding; where the escalation stands from the decision's answer.
+    const subject = { ...checked.view, status: after.status, awaitedReviewers: after.awaitedReviewers, outcome: after.outcome };
+    return resultPage({ subject, reviewer: claims.reviewer, decision: claims.decision });
+  } catch (error) {
+    if (error instanceof DecisionRefusedError) {
+      await options.recordRefusal?.({ escalationId: claims.escalationId, at: new Date().toISOString(), actor: claims.reviewer, code: error.code, message: error.message, channel: 'email' });
+      return refusalPage({ reason: 'refused', code: error.code, message: error.message });
     }
-  });
+    if (error instanceof EscalationNotFoundError) return refusalPage({ reason: 'not-found' });
+    throw error;
+  }
 }
 
 async function checkedToken(escalator: EscalatorClient, options: ActionLinkOptions, token: string): Promise<{ claims: ActionClaims; view: EscalationView } | { page: ActionPage }> {
@@ -90,6 +80,7 @@ async function checkedToken(escalator: EscalatorClient, options: ActionLinkOptio
   return { claims, view };
 }
 
-function send(reply: FastifyReply, page: ActionPage): FastifyReply {
+/** Answers an action page with its status and the headers that keep its token in the URL private. */
+export function sendActionPage(reply: FastifyReply, page: ActionPage): FastifyReply {
   return reply.code(page.status).headers(actionPageHeaders).type('text/html; charset=utf-8').send(page.html);
 }

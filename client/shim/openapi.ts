@@ -1,38 +1,39 @@
 import { z } from 'zod';
 import {
-  decisionSchema,
   errorBodySchema,
   type ErrorCode,
   escalationOutcomeSchema,
   escalationStatusSchema,
-  escalationViewSchema,
   fieldErrorSchema,
   healthSchema,
   raiseResultSchema,
+  receiptSchema,
   recoveredAcceptedSchema,
   retryingActionSchema,
-  routingScoreSchema,
-  stageSchema,
-  timelineEntrySchema,
 } from '../../domain/api-responses.js';
+import { decisionSchema, routingScoreSchema, stageSchema } from '../../domain/escalation-schemas.js';
 import { gateFailureSchema } from '../../domain/gate-failure.js';
 import {
   acknowledgeBodySchema,
   breakGlassBodySchema,
   decisionBodySchema,
-  escalationIdMaxLength,
   escalationIdSchema,
   idempotencyKeyHeaderSchema,
   reassignBodySchema,
   recoveredBodySchema,
-  requestBodyLimitBytes,
   withdrawBodySchema,
 } from '../../domain/request-bodies.js';
+import { timelineEntrySchema } from '../../domain/timeline-schema.js';
 import { actionFormSchema } from './action-pages.js';
-import { actionTokenMaxLength, actionTokenSchema } from './action-token-format.js';
-import { methodNotAllowedCode } from './unrouted-requests.js';
+import { actionTokenSchema } from './action-token-format.js';
+import type { Access, BodySpec, ShimRoute } from './routes.js';
+import { errorCodesOf, reasonPhrases, whyCode } from './routes-errors.js';
+import { shimRoutes } from './routes-table.js';
 import { slackInteractionFormSchema } from './slack-interactions.js';
-import type { Scope } from './tokens.js';
+import { methodNotAllowedCode } from './unrouted-requests.js';
+
+// The OpenAPI document is generated from the route table (routes-table.ts): the operations from the
+// routes, the schemas from the zod schemas below, which the routes name by identity.
 
 /** What callers of the JSON API send, described as they may send it: fields with defaults are optional. */
 export const requestSchemas = {
@@ -61,7 +62,7 @@ export const responseSchemas = {
   Health: healthSchema,
   ErrorBody: errorBodySchema,
   FieldError: fieldErrorSchema,
-  EscalationView: escalationViewSchema,
+  Receipt: receiptSchema,
   EscalationStatus: escalationStatusSchema,
   RetryingAction: retryingActionSchema,
   RecordedGateFailure: gateFailureSchema,
@@ -95,7 +96,7 @@ const schemaDescriptions: Record<SchemaName, string> = {
   Health: 'The shim and Temporal both answer.',
   ErrorBody: 'The body of every error answer; `details` names each bad field where there are any.',
   FieldError: 'One problem with one field.',
-  EscalationView: 'The whole state of an escalation, also after it ended.',
+  Receipt: 'The answer of an update: it was taken, and where the escalation stands now. The whole state is `EscalationStatus`.',
   EscalationStatus: 'The whole state of an escalation, with the side effects being retried for it while it runs.',
   RetryingAction: 'A side effect that failed and is being retried: which, which attempt, why the last one failed.',
   RecordedGateFailure: 'The gate failure as the escalation recorded it: defaults filled in.',
@@ -148,355 +149,17 @@ export interface OpenApiDocument {
   };
 }
 
-type Access = Scope | 'any-token' | 'public';
-
-interface OperationSpec {
-  method: 'get' | 'post';
-  path: string;
-  operationId: string;
-  tag: 'Gate failures' | 'Escalations' | 'Service';
-  summary: string;
-  description: string;
-  access: Access;
-  escalationIdInPath?: true;
-  actionTokenInPath?: true;
-  /** Slack's signature headers: the credential of a Slack request. */
-  slackSignature?: true;
-  idempotencyKey?: true;
-  /** JSON unless `form` says application/x-www-form-urlencoded. */
-  body?: { schema: RequestSchemaName; required: boolean; form?: true };
-  /** Success statuses and what they carry. */
-  answers: Record<number, { description: string; schema: ResponseSchemaName | { mediaType: string; schema: JsonSchema } }>;
-  /** Codes beyond those every route of its kind can answer (auth, body parsing, unknown id). */
-  refusals?: Partial<Record<number, ErrorCode[]>>;
-  /** Registered before the rate limiter, so never refused with 429. */
-  unlimited?: true;
-  /** Why this operation sends a code, where that differs from why the others do. */
-  reasons?: Partial<Record<ErrorCode, string>>;
-}
-
-const operations: OperationSpec[] = [
-  {
-    method: 'post',
-    path: '/v1/gate-failures',
-    operationId: 'raiseGateFailure',
-    tag: 'Gate failures',
-    summary: 'Raise a failed gate',
-    description: 'Starts the escalation for a gate failure, or attaches to the one its `idempotencyKey` already started (running or ended).',
-    access: 'raise',
-    body: { schema: 'GateFailure', required: true },
-    answers: {
-      201: { description: 'Started: a new escalation.', schema: 'RaiseResult' },
-      200: { description: 'Attached: the idempotency key already had an escalation; nothing new started.', schema: 'RaiseResult' },
-    },
-  },
-  {
-    method: 'get',
-    path: '/v1/escalations/{id}',
-    operationId: 'getEscalation',
-    tag: 'Escalations',
-    summary: 'Read an escalation',
-    description: 'The whole state: model, step, awaited reviewers, deadline, depth, decisions, timeline, and the outcome once ended.',
-    access: 'any-token',
-    escalationIdInPath: true,
-    answers: { 200: { description: 'The escalation as it stands, with the side effects being retried for it.', schema: 'EscalationStatus' } },
-  },
-  {
-    method: 'post',
-    path: '/v1/escalations/{id}/decisions',
-    operationId: 'decide',
-    tag: 'Escalations',
-    summary: 'Decide: approve, reject or override',
-    description: 'Records a decision by the identity of the token. A refused decision never reaches the workflow history; the shim records who tried, and why it was refused, in the outcome store.',
-    access: 'decide',
-    escalationIdInPath: true,
-    idempotencyKey: true,
-    body: { schema: 'DecisionBody', required: true },
-    answers: { 200: { description: 'Counted; the new state.', schema: 'EscalationView' } },
-    refusals: { 400: ['CommentRequired'], 403: ['NotAwaitedReviewer', 'AuthorCannotApprove', 'OverrideNotAllowed'], 409: ['EscalationEnded', 'AlreadyVoted'] },
-  },
-  {
-    method: 'post',
-    path: '/v1/escalations/{id}/acknowledge',
-    operationId: 'acknowledge',
-    tag: 'Escalations',
-    summary: 'Acknowledge: "on it"',
-    description: 'An awaited reviewer says they are on it; the re-notification rounds stop.',
-    access: 'decide',
-    escalationIdInPath: true,
-    body: { schema: 'AcknowledgeBody', required: false },
-    answers: { 200: { description: 'Acknowledged; the new state.', schema: 'EscalationView' } },
-    refusals: { 403: ['NotAwaitedReviewer'], 409: ['EscalationEnded'] },
-  },
-  {
-    method: 'post',
-    path: '/v1/escalations/{id}/reassign',
-    operationId: 'reassign',
-    tag: 'Escalations',
-    summary: 'Reassign to another person',
-    description: 'By an awaited reviewer or the lead of a tier on the escalation path. Counts towards the escalation depth; past the maximum depth the escalation is exhausted instead.',
-    access: 'decide',
-    escalationIdInPath: true,
-    idempotencyKey: true,
-    body: { schema: 'ReassignBody', required: true },
-    answers: { 200: { description: 'Reassigned (or exhausted at the maximum depth); the new state.', schema: 'EscalationView' } },
-    refusals: { 400: ['UnknownPerson'], 403: ['ReassignNotAllowed'], 409: ['EscalationEnded'] },
-  },
-  {
-    method: 'post',
-    path: '/v1/escalations/{id}/break-glass',
-    operationId: 'breakGlass',
-    tag: 'Escalations',
-    summary: 'Break glass: override at once',
-    description: "By a holder of one of the policy's break-glass roles: the escalation ends as overridden and the override is sent for review.",
-    access: 'decide',
-    escalationIdInPath: true,
-    body: { schema: 'BreakGlassBody', required: true },
-    answers: { 200: { description: 'Overridden; the new state, ended.', schema: 'EscalationView' } },
-    refusals: { 400: ['JustificationRequired'], 403: ['NotBreakGlassHolder', 'AuthorCannotApprove'], 409: ['EscalationEnded'] },
-  },
-  {
-    method: 'post',
-    path: '/v1/escalations/{id}/withdraw',
-    operationId: 'withdraw',
-    tag: 'Escalations',
-    summary: 'Withdraw',
-    description: 'Ends a running escalation as `withdrawn`, for instance because the change was reverted.',
-    access: 'raise',
-    escalationIdInPath: true,
-    idempotencyKey: true,
-    body: { schema: 'WithdrawBody', required: true },
-    answers: { 200: { description: 'Withdrawn; the new state, ended, with its outcome.', schema: 'EscalationView' } },
-    refusals: { 409: ['EscalationEnded'] },
-  },
-  {
-    method: 'post',
-    path: '/v1/escalations/{id}/recovered',
-    operationId: 'reportRecovered',
-    tag: 'Escalations',
-    summary: 'Report that the gate re-ran green',
-    description: 'The escalation ends as `recovered`, unless it already ended or a rollback is under way: then nothing changes and the answer is the same.',
-    access: 'raise',
-    escalationIdInPath: true,
-    body: { schema: 'RecoveredBody', required: false },
-    answers: { 202: { description: 'Delivered to the escalation.', schema: 'RecoveredAccepted' } },
-  },
-  {
-    method: 'get',
-    path: '/healthz',
-    operationId: 'health',
-    tag: 'Service',
-    summary: 'Health',
-    description: 'Answers 200 when Temporal answers, 503 otherwise. Needs no token.',
-    access: 'public',
-    answers: { 200: { description: 'Healthy.', schema: 'Health' } },
-    refusals: { 503: ['TemporalUnreachable'] },
-  },
-  {
-    method: 'get',
-    path: '/v1/actions/{token}',
-    operationId: 'actionConfirmation',
-    tag: 'Service',
-    summary: 'Email action link: confirmation page',
-    description: 'The link in a reviewer email. Shows what would be decided and a form that posts the decision; changes nothing (mail scanners follow links). The signed, expiring, single-use token is the credential: no bearer token. Expired (410), replayed (409), tampered or malformed (400) and foreign (403) tokens get a page saying which.',
-    access: 'public',
-    actionTokenInPath: true,
-    answers: {
-      200: { description: 'Confirmation page.', schema: { mediaType: 'text/html', schema: { type: 'string' } } },
-      400: { description: 'The link is tampered with or malformed (page).', schema: { mediaType: 'text/html', schema: { type: 'string' } } },
-      403: { description: 'The link is foreign: another step, or a reviewer the escalation no longer awaits (page).', schema: { mediaType: 'text/html', schema: { type: 'string' } } },
-      404: { description: 'No such escalation (page).', schema: { mediaType: 'text/html', schema: { type: 'string' } } },
-      409: { description: 'The escalation has ended (page).', schema: { mediaType: 'text/html', schema: { type: 'string' } } },
-      410: { description: 'The link has expired (page).', schema: { mediaType: 'text/html', schema: { type: 'string' } } },
-    },
-    refusals: { 500: ['Internal'] },
-  },
-  {
-    method: 'post',
-    path: '/v1/actions/{token}',
-    operationId: 'actionDecide',
-    tag: 'Service',
-    summary: 'Email action link: decide',
-    description: 'Posted by the confirmation page (form field `comment`). Decides once as the token\'s reviewer through the email channel; a second use answers 409 with a page. Refusals of the escalation (403, 409, 400) come back as pages naming the refusal code.',
-    access: 'public',
-    actionTokenInPath: true,
-    body: { schema: 'ActionForm', required: false, form: true },
-    answers: {
-      200: { description: 'Decided; result page.', schema: { mediaType: 'text/html', schema: { type: 'string' } } },
-      400: { description: 'Tampered or malformed link, a form that is not understood, or a comment the policy requires is missing (page).', schema: { mediaType: 'text/html', schema: { type: 'string' } } },
-      403: { description: 'Foreign link, or the escalation refused the decision (page naming the refusal code).', schema: { mediaType: 'text/html', schema: { type: 'string' } } },
-      404: { description: 'No such escalation (page).', schema: { mediaType: 'text/html', schema: { type: 'string' } } },
-      409: { description: 'The link was used already, or the escalation has ended (page).', schema: { mediaType: 'text/html', schema: { type: 'string' } } },
-      410: { description: 'The link has expired (page).', schema: { mediaType: 'text/html', schema: { type: 'string' } } },
-    },
-    refusals: { 500: ['Internal'] },
-  },
-  {
-    method: 'post',
-    path: '/v1/slack/interactions',
-    operationId: 'slackInteraction',
-    tag: 'Service',
-    summary: 'Slack interactivity: a button click',
-    description: 'Slack posts button clicks (Approve, Reject, Acknowledge) here as `application/x-www-form-urlencoded` with a `payload` field. Authenticated by Slack\'s request signature (`X-Slack-Signature`, v0 HMAC-SHA256 over `v0:timestamp:body`, at most 5 minutes old), not a bearer token; the reviewer is the Slack user mapped to a policy person. Answers an ephemeral message for the clicking user; a retried click counts once.',
-    access: 'public',
-    slackSignature: true,
-    body: { schema: 'SlackInteractionForm', required: true, form: true },
-    answers: { 200: { description: 'An ephemeral Slack message saying what was recorded or why not.', schema: { mediaType: 'application/json', schema: { type: 'object' } } } },
-    refusals: { 400: ['InvalidInput'], 401: ['Unauthenticated'], 404: ['NotFound'], 500: ['Internal'] },
-    reasons: {
-      InvalidInput: 'not an Escalator button action; `details` names the field',
-      Unauthenticated: 'the Slack signature is missing, wrong or older than 5 minutes',
-      NotFound: 'Slack interactivity is not configured on this shim',
-    },
-  },
-  {
-    method: 'get',
-    path: '/metrics',
-    operationId: 'metrics',
-    tag: 'Service',
-    summary: 'Prometheus metrics',
-    description: 'The shim\'s metrics in the Prometheus text format: requests by route and status, decisions refused by reason. Needs no token.',
-    access: 'public',
-    unlimited: true,
-    answers: { 200: { description: 'Metrics.', schema: { mediaType: 'text/plain', schema: { type: 'string' } } } },
-  },
-  {
-    method: 'get',
-    path: '/openapi.json',
-    operationId: 'openApiDocument',
-    tag: 'Service',
-    summary: 'This API description',
-    description: 'This OpenAPI 3.1 document. Needs no token.',
-    access: 'public',
-    answers: { 200: { description: 'The OpenAPI document.', schema: { mediaType: 'application/json', schema: { type: 'object' } } } },
-  },
-  {
-    method: 'get',
-    path: '/docs',
-    operationId: 'apiDocs',
-    tag: 'Service',
-    summary: 'This API description, as a page',
-    description: 'This document rendered as HTML, without scripts or anything fetched from elsewhere. Needs no token.',
-    access: 'public',
-    answers: { 200: { description: 'An HTML page.', schema: { mediaType: 'text/html', schema: { type: 'string' } } } },
-  },
-];
-
-const bodyRefusals: ErrorCode[] = ['InvalidInput', 'FST_ERR_CTP_INVALID_JSON_BODY', 'FST_ERR_CTP_EMPTY_JSON_BODY', 'FST_ERR_CTP_INVALID_CONTENT_LENGTH'];
-// A form is read by the form parser and then by the route, which answers what it does not understand itself.
-const formRefusals: ErrorCode[] = ['FST_ERR_CTP_INVALID_CONTENT_LENGTH'];
-
-/** Why each code is sent; `Forbidden` names the route's scope where it is used. */
-function whyCode(code: ErrorCode, access: Access): string {
-  switch (code) {
-    case 'InvalidInput':
-      return 'the body or a header failed its schema; `details` names each bad field';
-    case 'Unauthenticated':
-      return 'no bearer token, or one the shim does not know';
-    case 'Forbidden':
-      return `the token has neither the \`${access}\` nor the \`admin\` scope`;
-    case 'EscalationNotFound':
-      return 'no escalation has this id';
-    case 'NotFound':
-      return 'no such route';
-    case 'MethodNotAllowed':
-      return 'this path does not serve the method; the `Allow` header lists the methods it serves';
-    case 'TemporalUnreachable':
-      return 'Temporal does not answer';
-    case 'RateLimited':
-      return 'more requests a minute than the shim allows one identity (or one address before authentication)';
-    case 'IdentityProviderUnavailable':
-      return "the identity provider's key set (JWKS) could not be fetched to check an SSO token";
-    case 'Internal':
-      return 'an unexpected failure; it is logged on the shim, and the message says nothing more';
-    case 'BadRequest':
-      return 'the request is not well-formed HTTP, or its headers are too large (431); refused before any route';
-    case 'EscalationEnded':
-      return 'the escalation has ended (or, for a withdrawal, its rollback is under way)';
-    case 'NotAwaitedReviewer':
-      return 'the caller is not a reviewer the escalation is waiting on';
-    case 'AlreadyVoted':
-      return 'the caller has already voted (parallel model: one vote per reviewer)';
-    case 'AuthorCannotApprove':
-      return "the caller is the change's author (by person id, email or handle)";
-    case 'CommentRequired':
-      return 'the policy requires a comment for this decision; `details` names `comment`';
-    case 'OverrideNotAllowed':
-      return 'the gate has no override quorum; break-glass is the emergency override';
-    case 'NotBreakGlassHolder':
-      return 'the caller holds none of the break-glass roles';
-    case 'JustificationRequired':
-      return 'break-glass needs a justification; `details` names `justification`';
-    case 'ReassignNotAllowed':
-      return 'the caller is neither awaited nor a tier lead, the escalation is not waiting, or the new reviewer is already awaited or is the author';
-    case 'UnknownPerson':
-      return '`to` is not a person in the policy; `details` names `to`';
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return 'the body is not valid JSON, or carries `__proto__` or `constructor.prototype`';
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return 'the Content-Type is application/json but the body is empty';
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return 'the Content-Length does not match the body';
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return `the body is larger than ${requestBodyLimitBytes} bytes`;
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return 'the Content-Type is not the one the request body is described with';
-    case 'FST_ERR_BAD_URL':
-      return 'the path has malformed percent-encoding';
-    case 'FST_ERR_MAX_PARAM_LENGTH':
-      return `the id or token in the path is longer than ${actionTokenMaxLength} characters (an escalation id has at most ${escalationIdMaxLength})`;
-  }
-}
-
-const reasonPhrases: Record<number, string> = {
-  200: 'OK',
-  201: 'Created',
-  202: 'Accepted',
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  409: 'Conflict',
-  413: 'Content Too Large',
-  414: 'URI Too Long',
-  415: 'Unsupported Media Type',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
-
-/** Every error status an operation can answer, and the codes behind each. */
-function errorCodesOf(spec: OperationSpec): Map<number, ErrorCode[]> {
-  const codes = new Map<number, ErrorCode[]>();
-  const add = (status: number, ...more: ErrorCode[]) => codes.set(status, [...(codes.get(status) ?? []), ...more]);
-  const pathParameter = spec.escalationIdInPath || spec.actionTokenInPath;
-  if (spec.body) add(400, ...(spec.body.form ? formRefusals : bodyRefusals));
-  if (spec.idempotencyKey && !spec.body) add(400, 'InvalidInput');
-  if (pathParameter) add(400, 'FST_ERR_BAD_URL');
-  if (spec.access !== 'public') add(401, 'Unauthenticated');
-  if (spec.access !== 'public' && spec.access !== 'any-token') add(403, 'Forbidden');
-  if (spec.escalationIdInPath) add(404, 'EscalationNotFound');
-  if (spec.body) add(413, 'FST_ERR_CTP_BODY_TOO_LARGE');
-  if (pathParameter) add(414, 'FST_ERR_MAX_PARAM_LENGTH');
-  if (spec.body) add(415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE');
-  // The rate limiter counts the public routes too, by address.
-  if (!spec.unlimited) add(429, 'RateLimited');
-  if (spec.access !== 'public') add(500, 'Internal');
-  if (spec.access !== 'public') add(503, 'IdentityProviderUnavailable');
-  for (const [status, more] of Object.entries(spec.refusals ?? {})) add(Number(status), ...(more ?? []));
-  return new Map([...codes].sort(([a], [b]) => a - b));
-}
-
 /**
- * The shim's API as an OpenAPI 3.1.0 document, generated from the zod schemas the shim validates
- * requests with and the schemas of its answers. Deterministic: the same code gives the same JSON,
- * byte for byte, so it can be diffed and snapshotted.
+ * The shim's API as an OpenAPI 3.1.0 document: an operation per route of the table, with the zod
+ * schemas the shim validates requests with and the schemas of its answers. Deterministic: the same
+ * code gives the same JSON, byte for byte, so it can be diffed and snapshotted.
  */
-export function openApiDocument(): OpenApiDocument {
+export function openApiDocument(routes: readonly ShimRoute[] = shimRoutes): OpenApiDocument {
   const paths: OpenApiDocument['paths'] = {};
   const sharedResponses: Record<string, OpenApiResponse> = { MethodNotAllowed: methodNotAllowedResponse() };
-  for (const spec of operations) (paths[spec.path] ??= {})[spec.method] = operationObject(spec, sharedResponses);
+  for (const route of routes) {
+    (paths[route.url.replace(/:(\w+)/g, '{$1}')] ??= {})[route.method === 'GET' ? 'get' : 'post'] = operationObject(route, sharedResponses);
+  }
   return {
     openapi: '3.1.0',
     info: {
@@ -547,16 +210,15 @@ export function openApiDocument(): OpenApiDocument {
  * The operation; an error answer with a single code the same everywhere goes to `sharedResponses`,
  * named by its code. Where an answer (an action page) and errors share a status, both are described.
  */
-function operationObject(spec: OperationSpec, sharedResponses: Record<string, OpenApiResponse>): OpenApiOperation {
+function operationObject(spec: ShimRoute, sharedResponses: Record<string, OpenApiResponse>): OpenApiOperation {
   const parameters = [
-    ...(spec.escalationIdInPath ? [parameterRef('EscalationId')] : []),
-    ...(spec.actionTokenInPath ? [parameterRef('ActionToken')] : []),
+    ...[...spec.url.matchAll(/:(\w+)/g)].map(([, name]) => parameterRef(pathParameters[name!] ?? missing(`a component parameter for :${name}`))),
     ...(spec.idempotencyKey ? [parameterRef('IdempotencyKey')] : []),
     ...(spec.slackSignature ? [parameterRef('SlackSignature'), parameterRef('SlackRequestTimestamp')] : []),
   ];
   const responses: Record<string, OpenApiResponse | { $ref: string }> = {};
   for (const [status, answer] of Object.entries(spec.answers)) {
-    const content = typeof answer.schema === 'string' ? { 'application/json': { schema: schemaRef(answer.schema) } } : { [answer.schema.mediaType]: { schema: answer.schema.schema } };
+    const content = 'mediaType' in answer.schema ? { [answer.schema.mediaType]: { schema: answer.schema.schema } } : { 'application/json': { schema: schemaRef(componentNamed(responseSchemas, answer.schema)) } };
     responses[status] = { description: answer.description, content };
   }
   for (const [status, codes] of errorCodesOf(spec)) {
@@ -588,12 +250,12 @@ function operationObject(spec: OperationSpec, sharedResponses: Record<string, Op
   };
 }
 
-function requestBodyOf(body: NonNullable<OperationSpec['body']>): NonNullable<OpenApiOperation['requestBody']> {
+function requestBodyOf(body: BodySpec): NonNullable<OpenApiOperation['requestBody']> {
   const [mediaType, name] = body.form ? ['application/x-www-form-urlencoded', 'A form'] : ['application/json', 'JSON'];
   return {
     description: body.required ? `${name}.` : `${name}; may be left out (no body and no Content-Type).`,
     required: body.required,
-    content: { [mediaType]: { schema: schemaRef(body.schema) } },
+    content: { [mediaType]: { schema: schemaRef(componentNamed({ ...requestSchemas, ...formAndTokenSchemas }, body.schema)) } },
   };
 }
 
@@ -628,8 +290,23 @@ function schemaRef(name: SchemaName): JsonSchema {
   return { $ref: `#/components/schemas/${name}` };
 }
 
-function parameterRef(name: 'EscalationId' | 'ActionToken' | 'IdempotencyKey' | 'SlackSignature' | 'SlackRequestTimestamp'): { $ref: string } {
+type ParameterName = 'EscalationId' | 'ActionToken' | 'IdempotencyKey' | 'SlackSignature' | 'SlackRequestTimestamp';
+
+/** The component parameter of each path parameter a route's URL may have. */
+const pathParameters: Partial<Record<string, ParameterName>> = { id: 'EscalationId', token: 'ActionToken' };
+
+function parameterRef(name: ParameterName): { $ref: string } {
   return { $ref: `#/components/parameters/${name}` };
+}
+
+/** The component a route's schema is documented as; the table names schemas by identity, the document by name. */
+function componentNamed<Name extends SchemaName>(components: Record<Name, z.ZodType>, schema: z.ZodType): Name {
+  const names = Object.keys(components) as Name[];
+  return names.find((name) => components[name] === schema) ?? missing(`a component for a schema a route uses (${schema.description ?? 'undescribed'})`);
+}
+
+function missing(what: string): never {
+  throw new Error(`the OpenAPI document has no ${what}: add it in openapi.ts`);
 }
 
 /** Request schemas on their input side, response schemas on their output side, one entry each, sorted. */

@@ -1,4 +1,6 @@
-import type { EscalationStatus, EscalationView, OutcomeKind } from '../escalation.js';
+import type { z } from 'zod';
+import type { receiptSchema } from '../api-responses.js';
+import type { EscalationView } from '../escalation.js';
 import type { GateFailure } from '../gate-failure.js';
 import type { Stage } from '../sequential-chain.js';
 import { awaitedBy, decisionDeadline, nextWakeAt, stageOf, tally, votedIn } from './models.js';
@@ -46,21 +48,7 @@ export function nextDeadline(s: EscalationState): { at: number; summary: string 
  * The small answer of an update: that it was taken, and where the escalation stands now. The whole
  * view (failure, timeline, decisions) stays the `state` query's, so it never enters history.
  */
-export interface Receipt {
-  escalationId: string;
-  accepted: true;
-  status: EscalationStatus;
-  step: number | null;
-  stage: Stage | null;
-  awaitedReviewers: string[];
-  /** Awaited but held back by quiet hours: asked at `until` if still awaited. */
-  heldReviewers: Array<{ reviewer: string; until: string }>;
-  deadline: string | null;
-  depth: number;
-  /** Parallel: votes so far and the quorum. */
-  votes: EscalationView['votes'];
-  outcome: { outcome: OutcomeKind; reason: string; postmortem: boolean } | null;
-}
+export type Receipt = z.output<typeof receiptSchema>;
 
 export function receipt(s: EscalationState): Receipt {
   const { model } = s;
