@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { LineCounter, parseDocument } from 'yaml';
 import { formatPath } from './field-errors.js';
+import type { z } from 'zod';
 import { type Policy, policySchema } from './policy.js';
 import { PolicyError, type PolicyProblem } from './policy-error.js';
 
@@ -15,6 +16,15 @@ export interface ParsedPolicy {
  * the document, its line and column, and the problem.
  */
 export function parsePolicy(text: string, file: string): ParsedPolicy {
+  const policy = parseYamlFile(policySchema, text, file);
+  return { policy, version: `sha256:${createHash('sha256').update(text).digest('hex')}` };
+}
+
+/**
+ * Parses YAML text and validates it with `schema` (policies, policy scenario files). Throws
+ * `PolicyError` naming `file`, the path inside the document, its line and column, and the problem.
+ */
+export function parseYamlFile<S extends z.ZodType>(schema: S, text: string, file: string): z.output<S> {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, uniqueKeys: true });
   if (document.errors.length > 0) {
@@ -34,7 +44,7 @@ export function parsePolicy(text: string, file: string): ParsedPolicy {
     // the alias limit (a "billion laughs"), throws a ReferenceError that is a problem of this file.
     throw new PolicyError(file, [{ path: '(aliases)', message: (error as Error).message }]);
   }
-  const result = policySchema.safeParse(value);
+  const result = schema.safeParse(value);
   if (!result.success) {
     const problems: PolicyProblem[] = result.error.issues.map((issue) => {
       const node = nearestNode(document, issue.path);
@@ -43,7 +53,7 @@ export function parsePolicy(text: string, file: string): ParsedPolicy {
     });
     throw new PolicyError(file, problems);
   }
-  return { policy: result.data, version: `sha256:${createHash('sha256').update(text).digest('hex')}` };
+  return result.data;
 }
 
 /** The node at `path`, or its closest existing ancestor (a missing key is reported where its parent is). */

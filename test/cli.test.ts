@@ -10,40 +10,7 @@ import type { PlanExplanation } from '../client/cli/plan-explanation.js';
 import { startEscalator, type EscalatorEnv } from './helpers/escalator-env.js';
 import { gateFailure } from './helpers/gate-failure.js';
 import { sequentialPolicy } from './helpers/policies.js';
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  elapsedMs: number;
-}
-
-// The developer's own connection settings must not leak into the runs.
-const cleanEnvironment = Object.fromEntries(
-  Object.entries(process.env).filter(([name]) => !['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'ESCALATOR_TASK_QUEUE', 'ESCALATOR_CONNECT_TIMEOUT'].includes(name)),
-);
-
-/** Runs the real CLI entry point in its own process, as an operator would. */
-function escalator(args: string[], environment: Record<string, string> = {}): Promise<CliRun> {
-  const started = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'client/cli/main.ts', ...args], { env: { ...cleanEnvironment, ...environment }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr, elapsedMs: Date.now() - started }));
-  });
-}
-
-function json<T>(run: CliRun): T {
-  try {
-    return JSON.parse(run.stdout) as T;
-  } catch {
-    throw new Error(`stdout is not JSON (exit ${run.code}):\n${run.stdout}\nstderr:\n${run.stderr}`);
-  }
-}
+import { type CliRun, cleanEnvironment, escalator, json } from './helpers/cli-run.js';
 
 function errorJson(run: CliRun): { error: { code: string; message: string; details: Array<{ path: string; message: string }> | null } } {
   return JSON.parse(run.stderr) as never;

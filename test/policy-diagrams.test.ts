@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import type { Policy } from '../domain/policy.js';
 import { parsePolicy } from '../domain/policy-parser.js';
 import { dynamicPolicy } from './helpers/dynamic-policy.js';
 import { parallelPolicy } from './helpers/parallel-policy.js';
+import { escalator } from './helpers/cli-run.js';
 
 // Names from user files with everything that means something to Mermaid, Markdown or HTML.
 const eve = 'Eve "Mallet" <b>Boss</b> [ops] #1 {x} | y; 100% `t` & co';
@@ -49,19 +49,6 @@ function textOf(svg: string): string {
 
 function mermaidFences(markdown: string): string[] {
   return [...markdown.matchAll(/^```mermaid\n([\s\S]*?)\n```$/gm)].map((match) => match[1]!);
-}
-
-/** Runs the real CLI entry point in its own process, as test/cli.test.ts does. */
-function escalator(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'client/cli/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 describe('policy explain --format mermaid | markdown', () => {

@@ -14,6 +14,8 @@ export const exitCodes = {
   refused: 4,
   /** Temporal could not be reached (address, network, connect timeout). */
   unreachable: 5,
+  /** `policy test`: a scenario did not behave as it expects. */
+  scenarioFailed: 6,
   /** Anything else: a bug or an unexpected server answer. */
   internal: 70,
 } as const;
@@ -28,4 +30,5 @@ export const exitCodesHelp = `Exit status:
   3   no escalation with that id
   4   refused by the escalation (the refusal code is printed, e.g. NotAwaitedReviewer)
   5   cannot reach Temporal
+  6   policy test: a scenario did not behave as it expects
   70  internal error`;

@@ -13,6 +13,7 @@ import { formatPolicyProblem, type PolicyFinding } from '../policy-problems.js';
 import { renderExplanation } from '../render-explanation.js';
 import { policyFlowchart } from '../render-mermaid.js';
 import { documentedGates, policyPage } from '../render-policy-page.js';
+import { registerPolicyTest } from './policy-test.js';
 
 type ExplainFlags = GateFailureFlags & { failure?: string; at?: string; json?: boolean; format: 'text' | 'mermaid' | 'markdown' };
 
@@ -66,6 +67,8 @@ export function registerPolicy(program: Command): void {
     if (flags.json) return printJson(explanation);
     printLine(renderExplanation(explanation, { chosenBy: flags.at === undefined ? 'now' : '--at', occurredAt: failure.occurredAt }));
   });
+
+  registerPolicyTest(policy);
 }
 
 function validate(text: string, file: string): PolicyFinding[] {
