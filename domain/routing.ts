@@ -1,6 +1,8 @@
 import type { RoutingScore } from './escalation.js';
 import { isAuthor } from './escalation.js';
-import type { CandidateFacts, Reviewer } from './escalation-plan.js';
+import { ownership } from './codeowners.js';
+import type { RoutingDecision } from './engine/events.js';
+import type { CandidateFacts, DynamicPlan, Reviewer } from './escalation-plan.js';
 import type { Severity } from './gate-failure.js';
 import type { RoutingFactor } from './policy.js';
 
@@ -67,4 +69,40 @@ function scoreOf(person: string, inputs: RoutingInputs): RoutingScore {
   }
   const score = Object.values(factors).reduce((sum, f) => sum + f.value * f.weight, 0);
   return { person, score: Math.round(score * 1000) / 1000, factors };
+}
+
+/** What the routing step knows when a dynamic escalation starts: its plan, the failure and the outcome store's figures. */
+export interface RoutingRequestFacts {
+  plan: Pick<DynamicPlan, 'candidates' | 'routeBy' | 'pick' | 'codeowners' | 'coldStart' | 'people' | 'facts'>;
+  failure: { gate: { name: string }; service: string; severity: Severity; change: { author: string; changedFiles: string[] } };
+  /** Ended escalations of the gate and of the service: below the plan's minimum, the cold-start model runs. */
+  history: { gate: number; service: number };
+  medianResponseMs: Record<string, number | null>;
+  load: Record<string, number>;
+}
+
+/**
+ * Dynamic routing's answer, the same wherever it is asked (the worker's activity, `policy explain`,
+ * scenarios, the simulator): the candidates scored on CODEOWNERS ownership of the changed files and
+ * the policy's other factors, or a cold start while the gate or the service has too little history.
+ */
+export function routingDecision({ plan, failure, history, medianResponseMs, load }: RoutingRequestFacts): RoutingDecision {
+  const result = scoreCandidates({
+    candidates: plan.candidates,
+    routeBy: plan.routeBy,
+    pick: plan.pick,
+    severity: failure.severity,
+    author: failure.change.author,
+    people: plan.people,
+    facts: plan.facts,
+    ownership: plan.codeowners ? ownership(plan.codeowners, failure.change.changedFiles, plan.people) : {},
+    medianResponseMs,
+    load,
+  });
+  const { minHistory } = plan.coldStart;
+  if (history.gate < minHistory || history.service < minHistory) {
+    const thin = history.gate < minHistory ? `gate ${failure.gate.name} has ${history.gate}` : `service ${failure.service} has ${history.service}`;
+    return { coldStart: true, reason: `cold start: ${thin} ended escalation(s), fewer than ${minHistory}; running ${plan.coldStart.model}`, chosen: [], ranked: result.ranked, scores: result.scores };
+  }
+  return { coldStart: false, reason: `highest score of ${plan.candidates.length} candidate(s)`, ...result };
 }

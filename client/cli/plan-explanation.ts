@@ -6,7 +6,7 @@ import type { ModelName, RoutingScore } from '../../domain/escalation.js';
 import { type CandidateFacts, type ChainStep, type DynamicPlan, type EscalationPlan, type Quorum, resolvePlan } from '../../domain/escalation-plan.js';
 import type { GateFailure } from '../../domain/gate-failure.js';
 import type { CommentRule, ExhaustedAction, Policy, RoutingFactor } from '../../domain/policy.js';
-import { scoreCandidates } from '../../domain/routing.js';
+import { routingDecision } from '../../domain/routing.js';
 import { type RuleVerdict, ruleVerdicts } from '../../domain/rule-conditions.js';
 
 export type { DryRunEvent, RuleVerdict };
@@ -167,19 +167,11 @@ export function explainPlan(policy: Policy, failure: GateFailure, at: Date): Pla
 
 function explainDynamic(plan: DynamicPlan, failure: GateFailure, startMs: number): NonNullable<PlanExplanation['dynamic']> {
   const owned = plan.codeowners ? ownership(plan.codeowners, failure.change.changedFiles, plan.people) : {};
-  const { scores, ranked, chosen } = scoreCandidates({
-    candidates: plan.candidates,
-    routeBy: plan.routeBy,
-    pick: plan.pick,
-    severity: failure.severity,
-    author: failure.change.author,
-    people: plan.people,
-    facts: plan.facts,
-    ownership: owned,
-    medianResponseMs: {},
-    load: {},
-  });
-  const coldStartTimeline = dryRun(plan, summarize(failure), startMs, { coldStart: true, reason: 'cold start', chosen: [], ranked, scores });
+  // As routing answers with enough history and nobody loaded; the cold start below with none.
+  const enough = plan.coldStart.minHistory;
+  const routed = routingDecision({ plan, failure, history: { gate: enough, service: enough }, medianResponseMs: {}, load: {} });
+  const { scores, ranked, chosen } = routed;
+  const coldStartTimeline = dryRun(plan, summarize(failure), startMs, routingDecision({ plan, failure, history: { gate: 0, service: 0 }, medianResponseMs: {}, load: {} }));
   const { minHistory } = plan.coldStart;
   return {
     candidates: plan.candidates,

@@ -1,4 +1,3 @@
-import { ownership } from '../codeowners.js';
 import { newEscalation, step } from '../engine/engine.js';
 import type { Effect, EngineEvent, RoutingDecision } from '../engine/events.js';
 import { refusalOf } from '../engine/refusals.js';
@@ -8,7 +7,7 @@ import type { ModelName, OutcomeKind, TimelineEntry } from '../escalation.js';
 import { type DynamicPlan, type EscalationPlan, resolvePlan } from '../escalation-plan.js';
 import type { GateFailure } from '../gate-failure.js';
 import type { Policy } from '../policy.js';
-import { scoreCandidates } from '../routing.js';
+import { routingDecision } from '../routing.js';
 import type { Scenario, ScenarioEvent } from './scenario-file.js';
 
 /** What the engine did with a scenario, in the terms its expectations use. */
@@ -168,8 +167,5 @@ function withOutOfOffice(policy: Policy, scenario: Scenario): Policy {
 
 /** Routing as the worker's would answer with `history` ended escalations and nobody loaded. */
 function routingOf(plan: DynamicPlan, failure: GateFailure, history: number): RoutingDecision {
-  const owned = plan.codeowners ? ownership(plan.codeowners, failure.change.changedFiles, plan.people) : {};
-  const { scores, ranked, chosen } = scoreCandidates({ candidates: plan.candidates, routeBy: plan.routeBy, pick: plan.pick, severity: failure.severity, author: failure.change.author, people: plan.people, facts: plan.facts, ownership: owned, medianResponseMs: {}, load: {} });
-  const coldStart = history < plan.coldStart.minHistory;
-  return { coldStart, reason: coldStart ? `cold start: ${history} ended escalation(s)` : 'highest score', chosen: coldStart ? [] : chosen, ranked, scores };
+  return routingDecision({ plan, failure, history: { gate: history, service: history }, medianResponseMs: {}, load: {} });
 }
