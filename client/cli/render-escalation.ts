@@ -1,6 +1,6 @@
+import { stageLabel } from '../../domain/engine/view.js';
 import type { EscalationView, TimelineEntry } from '../../domain/escalation.js';
 import type { RetryingAction } from '../escalator-client.js';
-import type { Stage } from '../../domain/sequential-chain.js';
 import { durationText } from './duration-text.js';
 import { detailsTable, table } from './output.js';
 
@@ -59,10 +59,6 @@ function votesOf(votes: NonNullable<EscalationView['votes']>): string {
 }
 
 /** `primary`, `backup` or `tier <name>`: who holds a step, as the timeline and the Temporal UI say it. */
-export function stageLabel(stage: Stage | null): string {
-  if (!stage || stage.kind === 'primary') return 'primary';
-  return stage.kind === 'backup' ? 'backup' : `tier ${stage.tier}`;
-}
 
 function relative(deltaMs: number): string {
   return deltaMs >= 0 ? `in ${durationText(Math.max(deltaMs, 1000))}` : `${durationText(-deltaMs)} ago`;
