@@ -7,7 +7,7 @@ import { type CandidateFacts, type ChainStep, type DynamicPlan, type EscalationP
 import type { GateFailure } from '../../domain/gate-failure.js';
 import type { CommentRule, ExhaustedAction, Policy, RoutingFactor } from '../../domain/policy.js';
 import { routingDecision } from '../../domain/routing.js';
-import { type RuleVerdict, ruleVerdicts } from '../../domain/rule-conditions.js';
+import { gateEntryKey, type RuleVerdict, ruleVerdicts } from '../../domain/rule-conditions.js';
 
 export type { DryRunEvent, RuleVerdict };
 
@@ -74,7 +74,7 @@ export interface PlanExplanation {
 
 /** Explains what the policy would do with `failure` if it were raised at `at`. */
 export function explainPlan(policy: Policy, failure: GateFailure, at: Date): PlanExplanation {
-  const gateKey = failure.gate.name in policy.gates ? failure.gate.name : '*' in policy.gates ? '*' : null;
+  const gateKey = gateEntryKey(policy, failure.gate.name) ?? null;
   const plan = resolvePlan(policy, failure, { at, ordinal: 0 });
   const base: PlanExplanation = {
     at: at.toISOString(),
