@@ -148,6 +148,8 @@ export function reassignRefusal(
     people: Readonly<Record<string, Reviewer>>;
     /** As for decisions: who decided earlier steps, where one person decides at most one. */
     decidedEarlier?: ReadonlyArray<{ reviewer: string; step: number }>;
+    /** Parallel: who voted already; their vote counts, so they cannot be handed the escalation. */
+    voted?: readonly string[];
   },
   request: ReassignRequest,
 ): Refusal | undefined {
@@ -161,5 +163,6 @@ export function reassignRefusal(
   if (isAuthor(context.people[request.to], request.to, context.author)) return { code: 'ReassignNotAllowed', message: `${request.to} is the author of the change` };
   const earlier = context.decidedEarlier?.find((d) => d.reviewer === request.to);
   if (earlier) return { code: 'ReassignNotAllowed', message: `${request.to} already decided step ${earlier.step + 1} of this escalation; one person decides at most one step` };
+  if (context.voted?.includes(request.to)) return { code: 'ReassignNotAllowed', message: `${request.to} has already voted; one vote per reviewer` };
   return undefined;
 }

@@ -200,6 +200,8 @@ function fallBack(run: Run, reason: string, alreadyAsked: string[], exhaustedRea
   if (!run.handOff()) return run.exhaust(exhaustedReason);
   run.log({ event: 'fallback', from: 'dynamic', to: 'sequential', reason, depth: s.depth });
   s.status = 'waiting';
+  // The routed pick is over: the chain's quiet-hours stand-in must not count them as still awaited.
+  s.model = null;
   const ranked = s.ranked.length ? s.ranked : plan.candidates;
   s.model = startSequential(run, { steps: fallbackSteps(plan, s.failure.change.author, ranked, alreadyAsked), tiers: plan.tiers, maxDepth: plan.maxDepth }, run.at, 'dynamic');
   run.changed();

@@ -49,11 +49,15 @@ function messagesFor(s: EscalationState, reviewerId: string, ask: PendingAsk): N
     ...(ask.rollback ? { rollback: ask.rollback } : {}),
   };
   const messages: Notification[] = [];
+  const bySlack = channels.includes('slack') && s.reachable.slack && reviewer.slack !== undefined;
   // What is not a decision request (an override to review, a rollback to do by hand) goes by email, always.
-  if (decision && channels.includes('slack') && s.reachable.slack && reviewer.slack) {
+  if (decision && bySlack) {
+    // Each message its own key: a reminder is a new post, not a retry of the first one.
+    s.notificationCount++;
     messages.push({ ...common, channel: 'slack', slackUser: reviewer.slack, messageId: `${s.escalationId}.step${step + 1}.slack.${reviewerId}.${s.notificationCount}` });
   }
-  if (decision && !channels.includes('email')) return messages;
+  // Slack-only people are emailed when Slack cannot reach them (no Slack on this worker, no Slack id).
+  if (decision && !channels.includes('email') && bySlack) return messages;
   s.notificationCount++;
   messages.push({ ...common, channel: 'email', messageId: `<${s.escalationId}.step${step + 1}.n${s.notificationCount}@escalator>` });
   return messages;

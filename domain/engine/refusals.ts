@@ -40,10 +40,13 @@ export function refusalOf(s: EscalationState, event: EngineEvent): Refusal | und
           author,
           people,
           decidedEarlier: decidedEarlier(s),
+          voted: votedIn(s.model),
         },
         event.request,
       );
     case 'break-glass':
+      // The rollback request has gone out: an override now would record an outcome that did not happen.
+      if (s.status === 'rolling-back') return { code: 'EscalationEnded', message: 'a rollback is under way; there is nothing left to override' };
       return breakGlassRefusal({ status: s.status, holders: s.plan?.breakGlass.holders ?? [], author, people }, event.request);
     case 'withdrawn':
       if (s.status === 'ended') return { code: 'EscalationEnded', message: 'the escalation has ended; it can no longer be withdrawn' };

@@ -75,8 +75,9 @@ export class Run implements ModelHost {
   }
 
   ask(reviewers: string[], purpose: 'decide' | 'reminder'): void {
-    const decided = this.decidedEarlier().map((d) => d.reviewer);
-    const asked = this.holdForQuietHours(reviewers.filter((id) => !decided.includes(id)));
+    // Nobody is asked for what they gave already: a step decided, or a vote (a stand-in's counts too).
+    const done = [...this.decidedEarlier().map((d) => d.reviewer), ...votedIn(this.s.model)];
+    const asked = this.holdForQuietHours(reviewers.filter((id) => !done.includes(id)));
     if (asked.length) this.pending.push({ reviewers: asked, purpose });
   }
 
