@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { refusalCodes } from './escalation.js';
+import { refusalCodes } from './escalation-terms.js';
 import { decisionSchema, escalationStatusKindSchema, modelNameSchema, outcomeKindSchema, routingScoreSchema, stageSchema } from './escalation-schemas.js';
 import { gateFailureSchema } from './gate-failure.js';
 import { escalationIdSchema } from './request-bodies.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { channels, decisionKinds } from './escalation.js';
+import { channels, decisionKinds } from './escalation-terms.js';
 
 // The pieces of an escalation's state and the payloads of its updates. domain/escalation.ts derives
 // its types from these with `import type`, so workflow code gets the types without zod.

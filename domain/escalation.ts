@@ -15,12 +15,9 @@ import type {
   withdrawRequestSchema,
 } from './escalation-schemas.js';
 import type { timelineEntrySchema } from './timeline-schema.js';
+import type { RefusalCode } from './escalation-terms.js';
 
-export const decisionKinds = ['approve', 'reject', 'override'] as const;
-export const channels = ['http', 'client', 'cli', 'slack', 'email'] as const;
-
-export type DecisionKind = (typeof decisionKinds)[number];
-export type Channel = (typeof channels)[number];
+export { channels, type Channel, decisionKinds, type DecisionKind, refusalCodes, type RefusalCode } from './escalation-terms.js';
 
 // The API's types are the output types of its zod schemas, imported as types only: workflow code
 // imports this module, and the sandbox bundle gets the types without zod.
@@ -59,19 +56,6 @@ export type EscalationView = z.output<typeof escalationViewSchema>;
 /** The single result of an escalation, returned by the workflow and recorded in the outcome store. */
 export type EscalationOutcome = z.output<typeof escalationOutcomeSchema>;
 
-export const refusalCodes = [
-  'EscalationEnded',
-  'NotAwaitedReviewer',
-  'AlreadyVoted',
-  'AuthorCannotApprove',
-  'CommentRequired',
-  'OverrideNotAllowed',
-  'NotBreakGlassHolder',
-  'JustificationRequired',
-  'ReassignNotAllowed',
-  'UnknownPerson',
-] as const;
-export type RefusalCode = (typeof refusalCodes)[number];
 
 export interface Refusal {
   code: RefusalCode;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decisionKinds } from './escalation.js';
+import { decisionKinds } from './escalation-terms.js';
 
 // The HTTP shim validates with these schemas and its OpenAPI document is generated from them;
 // descriptions set here show up in /openapi.json and /docs.

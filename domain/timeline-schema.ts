@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { channels, decisionKinds } from './escalation.js';
+import { channels, decisionKinds } from './escalation-terms.js';
 import { modelNameSchema, outcomeKindSchema, routingScoreSchema, stageSchema } from './escalation-schemas.js';
 import { notificationChannels } from './policy.js';
 
