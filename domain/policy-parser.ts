@@ -20,16 +20,28 @@ export function parsePolicy(text: string, file: string): ParsedPolicy {
   return { policy, version: `sha256:${createHash('sha256').update(text).digest('hex')}` };
 }
 
+/** A problem found beyond the schema, located like a schema issue. */
+export interface YamlIssue {
+  path: ReadonlyArray<PropertyKey>;
+  message: string;
+}
+
 /**
- * Parses YAML text and validates it with `schema` (policies, policy scenario files). Throws
- * `PolicyError` naming `file`, the path inside the document, its line and column, and the problem.
+ * Parses YAML text and validates it with `schema` (policies, policy scenario files, team files),
+ * then with `check` when the schema passes. Throws `PolicyError` (or what `error` makes) naming
+ * `file`, the path inside the document, its line and column, and the problem.
  */
-export function parseYamlFile<S extends z.ZodType>(schema: S, text: string, file: string): z.output<S> {
+export function parseYamlFile<S extends z.ZodType>(
+  schema: S,
+  text: string,
+  file: string,
+  options: { check?: (value: z.output<S>) => YamlIssue[]; error?: (file: string, problems: PolicyProblem[]) => Error } = {},
+): z.output<S> {
+  const fail = (problems: PolicyProblem[]) => (options.error ? options.error(file, problems) : new PolicyError(file, problems));
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, uniqueKeys: true });
   if (document.errors.length > 0) {
-    throw new PolicyError(
-      file,
+    throw fail(
       document.errors.map((error) => {
         const at = error.linePos?.[0];
         return { path: '(syntax)', message: error.message.split('\n')[0]!, ...(at ? { line: at.line, column: at.col } : {}) };
@@ -42,17 +54,17 @@ export function parseYamlFile<S extends z.ZodType>(schema: S, text: string, file
   } catch (error) {
     // Aliases are resolved here, not while parsing: an alias to no anchor, or one that expands past
     // the alias limit (a "billion laughs"), throws a ReferenceError that is a problem of this file.
-    throw new PolicyError(file, [{ path: '(aliases)', message: (error as Error).message }]);
+    throw fail([{ path: '(aliases)', message: (error as Error).message }]);
   }
+  const located = (issue: YamlIssue): PolicyProblem => {
+    const node = nearestNode(document, issue.path);
+    const position = node?.range ? lineCounter.linePos(node.range[0]) : undefined;
+    return { path: formatPath(issue.path) || '(root)', message: issue.message, ...(position ? { line: position.line, column: position.col } : {}) };
+  };
   const result = schema.safeParse(value);
-  if (!result.success) {
-    const problems: PolicyProblem[] = result.error.issues.map((issue) => {
-      const node = nearestNode(document, issue.path);
-      const position = node?.range ? lineCounter.linePos(node.range[0]) : undefined;
-      return { path: formatPath(issue.path) || '(root)', message: issue.message, ...(position ? { line: position.line, column: position.col } : {}) };
-    });
-    throw new PolicyError(file, problems);
-  }
+  if (!result.success) throw fail(result.error.issues.map(located));
+  const issues = options.check?.(result.data) ?? [];
+  if (issues.length) throw fail(issues.map(located));
   return result.data;
 }
 

@@ -101,6 +101,8 @@ const gateCommon = {
    * escalation, whoever they stand in for. `false` lets the same person decide several steps.
    */
   oneDecisionPerPerson: z.boolean().optional(),
+  /** What an hour of this gate blocked costs (any currency); `escalator simulate` prices delay with it. */
+  costPerHour: z.number().min(0).optional(),
 };
 
 const quorumSchema = z

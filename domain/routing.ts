@@ -79,6 +79,8 @@ export interface RoutingRequestFacts {
   history: { gate: number; service: number };
   medianResponseMs: Record<string, number | null>;
   load: Record<string, number>;
+  /** Ownership shares computed already (the simulator caches them per change set); else from the plan's CODEOWNERS. */
+  ownership?: Record<string, number>;
 }
 
 /**
@@ -86,7 +88,7 @@ export interface RoutingRequestFacts {
  * scenarios, the simulator): the candidates scored on CODEOWNERS ownership of the changed files and
  * the policy's other factors, or a cold start while the gate or the service has too little history.
  */
-export function routingDecision({ plan, failure, history, medianResponseMs, load }: RoutingRequestFacts): RoutingDecision {
+export function routingDecision({ plan, failure, history, medianResponseMs, load, ownership: owned }: RoutingRequestFacts): RoutingDecision {
   const result = scoreCandidates({
     candidates: plan.candidates,
     routeBy: plan.routeBy,
@@ -95,7 +97,7 @@ export function routingDecision({ plan, failure, history, medianResponseMs, load
     author: failure.change.author,
     people: plan.people,
     facts: plan.facts,
-    ownership: plan.codeowners ? ownership(plan.codeowners, failure.change.changedFiles, plan.people) : {},
+    ownership: owned ?? (plan.codeowners ? ownership(plan.codeowners, failure.change.changedFiles, plan.people) : {}),
     medianResponseMs,
     load,
   });

@@ -4,6 +4,8 @@ import { registerDecide } from './commands/decide.js';
 import { registerList } from './commands/list.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerRaise } from './commands/raise.js';
+import { registerRecommend } from './commands/recommend.js';
+import { registerSimulate } from './commands/simulate.js';
 import { registerStatus } from './commands/status.js';
 import { registerWithdraw } from './commands/withdraw.js';
 import { exitCodesHelp } from './exit-codes.js';
@@ -42,5 +44,7 @@ ${exitCodesHelp}`,
   registerWithdraw(program);
   registerBreakGlass(program);
   registerPolicy(program);
+  registerSimulate(program);
+  registerRecommend(program);
   return program;
 }
