@@ -14,15 +14,24 @@ export function asksForDecision(purpose: NotificationPurpose): boolean {
  * each says who else is awaited now. Numbers them on `s` (Message-IDs stay unique per escalation).
  */
 export function buildNotifications(s: EscalationState, asks: PendingAsk[]): Notification[] {
+  if (!asks.length) return [];
+  // Where the escalation stands is the same for every message of the event: computed once.
+  const standing = { awaited: awaitedReviewers(s), held: heldReviewers(s), stepLabel: stepText(s) };
   const notifications: Notification[] = [];
   for (const ask of asks) {
-    for (const reviewerId of ask.reviewers) notifications.push(...messagesFor(s, reviewerId, ask));
+    for (const reviewerId of ask.reviewers) notifications.push(...messagesFor(s, reviewerId, ask, standing));
   }
   return notifications;
 }
 
+interface Standing {
+  awaited: string[];
+  held: Array<{ reviewer: string; until: string }>;
+  stepLabel: string;
+}
+
 /** One person's messages: Slack and/or email by the severity's channels narrowed to the person's own. */
-function messagesFor(s: EscalationState, reviewerId: string, ask: PendingAsk): Notification[] {
+function messagesFor(s: EscalationState, reviewerId: string, ask: PendingAsk, standing: Standing): Notification[] {
   const plan = s.plan!;
   const reviewer = plan.people[reviewerId];
   if (!reviewer) return [];
@@ -31,8 +40,8 @@ function messagesFor(s: EscalationState, reviewerId: string, ask: PendingAsk): N
   const channels = allowed.length ? allowed : ['email'];
   const decision = asksForDecision(ask.purpose);
   const step = s.model?.kind === 'sequential' ? s.model.assignment.step : 0;
-  const awaited = awaitedReviewers(s).filter((id) => id !== reviewerId);
-  const heldBack = heldReviewers(s).filter((h) => h.reviewer !== reviewerId);
+  const awaited = standing.awaited.filter((id) => id !== reviewerId);
+  const heldBack = standing.held.filter((h) => h.reviewer !== reviewerId);
   const common = {
     purpose: ask.purpose,
     reviewer: { id: reviewer.id, name: reviewer.name, email: reviewer.email },
@@ -44,7 +53,7 @@ function messagesFor(s: EscalationState, reviewerId: string, ask: PendingAsk): N
     alsoAsked: awaited.filter((id) => !heldBack.some((h) => h.reviewer === id)),
     heldBack,
     primary: s.model?.kind === 'parallel' ? s.model.settings.primary : null,
-    stepLabel: stepText(s),
+    stepLabel: standing.stepLabel,
     ...(ask.override ? { override: ask.override } : {}),
     ...(ask.rollback ? { rollback: ask.rollback } : {}),
   };
