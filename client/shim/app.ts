@@ -5,42 +5,21 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { RefusalCode } from '../../domain/escalation.js';
 import { requestBodyLimitBytes } from '../../domain/request-bodies.js';
 import { DecisionRefusedError, EscalationNotFoundError, InvalidInputError } from '../errors.js';
-import type { EscalatorClient } from '../escalator-client.js';
-import type { ActionLinkOptions } from './action-routes.js';
 import { actionTokenMaxLength } from './action-token-format.js';
 import { docsPage } from './docs-page.js';
 import { HttpError } from './http-error.js';
-import { createShimMetrics, type ShimMetrics } from './metrics.js';
+import { createShimMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { refusalStatus } from './refusal-status.js';
-import { holdRoutesToTable, registerRoutes, type ShimContext, type ShimRoute } from './routes.js';
+import { holdRoutesToTable, registerRoutes, type ShimContext } from './routes.js';
 import { shimRoutes } from './routes-table.js';
-import type { SlackInteractionOptions } from './slack-interactions.js';
-import { authenticateBearer, type SsoVerifier } from './sso.js';
-import type { Identity, TokenRegistry } from './tokens.js';
+import { authenticateBearer } from './sso.js';
+import type { Identity } from './tokens.js';
+import type { ShimOptions } from './shim-options.js';
 import { noRouteError, refuseUnroutedRequests } from './unrouted-requests.js';
 
-export interface ShimOptions {
-  escalator: EscalatorClient;
-  tokens: TokenRegistry;
-  /** Answers /healthz: resolves when Temporal is reachable. */
-  checkTemporal: () => Promise<void>;
-  /** SSO: bearer JWTs verified against the identity provider's JWKS, besides the static tokens. */
-  sso?: SsoVerifier;
-  /** Requests per minute per identity (per address before authentication); default 300. */
-  rateLimitPerMinute?: number;
-  /** Slack's Approve/Reject/Acknowledge buttons; without them the route answers 404. */
-  slack?: SlackInteractionOptions;
-  /** Email action links (secret and single-use ledger); without them every link is refused. */
-  actions?: ActionLinkOptions;
-  /** Counts requests and refusals for /metrics; a private registry when omitted. */
-  metrics?: ShimMetrics;
-  /** Keeps refused attempts (who, what, why) in the outcome store; refusals never reach workflow history. */
-  recordRefusal?: (refusal: { escalationId: string; at: string; actor: string; code: string; message: string; channel: string }) => Promise<void>;
-  logger?: boolean;
-  /** The routes to serve and document; the shim's own table (routes-table.ts) when omitted. */
-  routes?: readonly ShimRoute[];
-}
+export type { ShimOptions };
+
 
 const refusalField: Partial<Record<RefusalCode, string>> = { CommentRequired: 'comment', JustificationRequired: 'justification', UnknownPerson: 'to' };
 

@@ -31,6 +31,7 @@ import { errorCodesOf, reasonPhrases, whyCode } from './routes-errors.js';
 import { shimRoutes } from './routes-table.js';
 import { slackInteractionFormSchema } from './slack-interactions.js';
 import { methodNotAllowedCode } from './unrouted-requests.js';
+import type { JsonSchema, OpenApiDocument, OpenApiOperation, OpenApiResponse } from './openapi-types.js';
 
 // The OpenAPI document is generated from the route table (routes-table.ts): the operations from the
 // routes, the schemas from the zod schemas below, which the routes name by identity.
@@ -107,47 +108,7 @@ const schemaDescriptions: Record<SchemaName, string> = {
   TimelineEntry: 'One event of the escalation. Every entry has `at` (ISO 8601) and `event`; the other properties depend on the event.',
 };
 
-/** A JSON Schema (2020-12), as OpenAPI 3.1 embeds them. */
-export type JsonSchema = Record<string, unknown>;
-
-export interface OpenApiResponse {
-  description: string;
-  headers?: Record<string, { description: string; schema: JsonSchema }>;
-  content?: Record<string, { schema: JsonSchema }>;
-}
-
-export interface OpenApiOperation {
-  operationId: string;
-  tags: string[];
-  summary: string;
-  description: string;
-  security: Array<Record<string, string[]>>;
-  parameters?: Array<{ $ref: string }>;
-  requestBody?: { description: string; required: boolean; content: Record<string, { schema: JsonSchema }> };
-  responses: Record<string, OpenApiResponse | { $ref: string }>;
-}
-
-export interface OpenApiParameter {
-  name: string;
-  in: 'path' | 'header';
-  required: boolean;
-  description: string;
-  schema: JsonSchema;
-}
-
-/** The parts of an OpenAPI 3.1 document this shim's description uses. */
-export interface OpenApiDocument {
-  openapi: '3.1.0';
-  info: { title: string; version: string; description: string };
-  tags: Array<{ name: string; description: string }>;
-  paths: Record<string, Partial<Record<'get' | 'post', OpenApiOperation>>>;
-  components: {
-    schemas: Record<string, JsonSchema>;
-    parameters: Record<string, OpenApiParameter>;
-    responses: Record<string, OpenApiResponse>;
-    securitySchemes: Record<string, { type: 'http'; scheme: 'bearer'; description: string }>;
-  };
-}
+export type { JsonSchema, OpenApiDocument, OpenApiOperation, OpenApiParameter, OpenApiResponse } from './openapi-types.js';
 
 /**
  * The shim's API as an OpenAPI 3.1.0 document: an operation per route of the table, with the zod

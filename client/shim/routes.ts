@@ -4,10 +4,10 @@ import type { z } from 'zod';
 import type { ErrorCode } from '../../domain/api-responses.js';
 import { fieldErrors } from '../../domain/field-errors.js';
 import { escalationIdSchema, idempotencyKeyHeaderSchema } from '../../domain/request-bodies.js';
-import type { ShimOptions } from './app.js';
+import type { ShimOptions } from './shim-options.js';
 import { HttpError } from './http-error.js';
 import type { ShimMetrics } from './metrics.js';
-import type { JsonSchema, OpenApiDocument } from './openapi.js';
+import type { JsonSchema, OpenApiDocument } from './openapi-types.js';
 import type { Identity, Scope } from './tokens.js';
 
 /** Who may call a route: a token with the scope (or `admin`), any known token, or anyone. */
