@@ -5,6 +5,7 @@ import { registerList } from './commands/list.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerRaise } from './commands/raise.js';
 import { registerRecommend } from './commands/recommend.js';
+import { registerRouting } from './commands/routing.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerStatus } from './commands/status.js';
 import { registerWithdraw } from './commands/withdraw.js';
@@ -46,5 +47,6 @@ ${exitCodesHelp}`,
   registerPolicy(program);
   registerSimulate(program);
   registerRecommend(program);
+  registerRouting(program);
   return program;
 }
