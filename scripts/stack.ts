@@ -3,6 +3,11 @@
  * file, so escalations survive a restart), a mail catcher, the worker and the HTTP shim. The first
  * run builds the Temporal CLI (a few minutes).
  *
+ * `npm start -- --production`: the production topology instead — a Temporal server cluster on
+ * PostgreSQL (scripts/temporal-server.ts; the first run builds it, about 3 minutes), two workers on
+ * one task queue, the outcome store on the same PostgreSQL, the mail catcher and the shim. No
+ * Temporal UI, and PostgreSQL is a throwaway cluster: its data is deleted when the stack stops.
+ *
  * Ctrl-C, or SIGTERM/SIGINT sent to `npm start` or to this process, stops everything and exits.
  * package.json runs this as `exec node --import tsx scripts/stack.ts`, for two reasons:
  * - npm forwards SIGTERM/SIGINT only to its own child, the `sh -c` running the script, and sh dies
@@ -11,11 +16,14 @@
  *   and a SIGKILLed stack cannot stop its children.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ListenAddress, workerConfigFrom } from '../worker/config.js';
 import { startDevServer } from './dev-server.js';
 import { startMailCatcher } from './mail-catcher.js';
+import { startTemporalCluster } from './temporal-server.js';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const settings = {
@@ -24,6 +32,7 @@ const settings = {
   smtpPort: Number(process.env.ESCALATOR_STACK_SMTP_PORT ?? 1025),
   shimPort: Number(process.env.ESCALATOR_SHIM_PORT ?? 8080),
   dataDir: resolve(root, process.env.ESCALATOR_DATA_DIR ?? '.data'),
+  production: process.argv.slice(2).includes('--production'),
 };
 /** How long the worker and the shim get to finish after SIGTERM before they are killed. */
 const childStopGraceMs = 15_000;
@@ -79,7 +88,7 @@ async function main(): Promise<void> {
     });
   }
   try {
-    const server = await startDevServer({
+    const server = settings.production ? await startCluster() : await startDevServer({
       port: settings.temporalPort,
       uiPort: settings.uiPort,
       dbFile: resolve(settings.dataDir, 'temporal.sqlite'),
@@ -94,6 +103,7 @@ async function main(): Promise<void> {
       ESCALATOR_SMTP_URL: `smtp://127.0.0.1:${settings.smtpPort}`,
       ESCALATOR_PUBLIC_URL: `http://127.0.0.1:${settings.shimPort}`,
       ESCALATOR_OUTCOMES_FILE: resolve(settings.dataDir, 'outcomes.sqlite'),
+      ...('postgresUrl' in server ? { ESCALATOR_OUTCOMES_DATABASE_URL: server.postgresUrl } : {}),
       ESCALATOR_SHIM_PORT: String(settings.shimPort),
     };
     // A signal came while the server started: it is being stopped, start nothing more.
@@ -102,25 +112,36 @@ async function main(): Promise<void> {
     const workerConfig = workerConfigFrom({ ...process.env, ...environment });
     const worker = startProcess('worker', 'worker/main.ts', environment);
     stops.push(() => stopChild(worker, 'worker'));
+    // The second worker's listeners on the next ports, so both can be scraped.
+    const secondWorkerEnvironment = {
+      ...environment,
+      ESCALATOR_SDK_METRICS_ADDRESS: nextPort(workerConfig.ESCALATOR_SDK_METRICS_ADDRESS, 2),
+      ESCALATOR_WORKER_HTTP_ADDRESS: nextPort(workerConfig.ESCALATOR_WORKER_HTTP_ADDRESS, 2),
+    };
+    const workers = settings.production ? [worker, startProcess('worker2', 'worker/main.ts', secondWorkerEnvironment)] : [worker];
+    if (workers[1]) stops.push(() => stopChild(workers[1]!, 'worker2'));
     const shim = startProcess('shim', 'client/shim/main.ts', environment);
     stops.push(() => stopChild(shim, 'shim'));
-    await Promise.all([waitForLine(worker, /worker started/, 'the worker'), waitForLine(shim, /Server listening/, 'the HTTP shim')]);
+    await Promise.all([...workers.map((w, i) => waitForLine(w, /worker started/, i === 0 ? 'the worker' : 'the second worker')), waitForLine(shim, /Server listening/, 'the HTTP shim')]);
 
+    const secondWorker = workerConfigFrom({ ...process.env, ...secondWorkerEnvironment });
     process.stdout.write(`
-Escalator is up. Look here:
-  Temporal UI    ${server.uiUrl}   (workflows, search attributes, histories)
+Escalator is up${settings.production ? ' on a Temporal cluster on PostgreSQL, with two workers' : ''}. Look here:
+  Temporal UI    ${server.uiUrl ?? 'none on the cluster (npm start, without --production, has one)'}   (workflows, search attributes, histories)
   HTTP shim      http://127.0.0.1:${settings.shimPort}   (curl http://127.0.0.1:${settings.shimPort}/healthz)
   Temporal gRPC  ${server.address}
-  Metrics        ${metricsUrl(workerConfig.ESCALATOR_WORKER_HTTP_ADDRESS)} (Escalator), ${metricsUrl(workerConfig.ESCALATOR_SDK_METRICS_ADDRESS)} (SDK), http://127.0.0.1:${settings.shimPort}/metrics (shim)
+  Metrics        ${metricsUrl(workerConfig.ESCALATOR_WORKER_HTTP_ADDRESS)} (Escalator), ${metricsUrl(workerConfig.ESCALATOR_SDK_METRICS_ADDRESS)} (SDK), http://127.0.0.1:${settings.shimPort}/metrics (shim)${
+    settings.production ? `\n  Worker 2       ${metricsUrl(secondWorker.ESCALATOR_WORKER_HTTP_ADDRESS)} (Escalator), ${metricsUrl(secondWorker.ESCALATOR_SDK_METRICS_ADDRESS)} (SDK)` : ''
+  }
   API docs       http://127.0.0.1:${settings.shimPort}/docs
   Mail           smtp://127.0.0.1:${settings.smtpPort}, saved under ${resolve(settings.dataDir, 'mail')}
-  Outcomes       ${environment.ESCALATOR_OUTCOMES_FILE} (SQLite)
+  Outcomes       ${'ESCALATOR_OUTCOMES_DATABASE_URL' in environment ? `${environment.ESCALATOR_OUTCOMES_DATABASE_URL} (PostgreSQL, throwaway)` : `${environment.ESCALATOR_OUTCOMES_FILE} (SQLite)`}
   Policy         ${resolve(root, workerConfig.ESCALATOR_POLICY_FILE)}
   Dev tokens     ${resolve(root, 'config/tokens.dev.yaml')}
 Ctrl-C stops everything.
 `);
     await Promise.race([
-      new Promise((_, reject) => worker.once('exit', (code) => reject(new Error(`the worker exited with code ${code}`)))),
+      ...workers.map((w) => new Promise((_, reject) => w.once('exit', (code) => reject(new Error(`a worker exited with code ${code}`))))),
       new Promise((_, reject) => shim.once('exit', (code) => reject(new Error(`the HTTP shim exited with code ${code}`)))),
     ]);
   } catch (error) {
@@ -130,6 +151,26 @@ Ctrl-C stops everything.
     await stopAll();
     process.exit(1);
   }
+}
+
+/** The cluster's server writes JSON logs at WARN, many at start-up: to a file, not the console. */
+async function startCluster() {
+  await mkdir(settings.dataDir, { recursive: true });
+  const logFile = resolve(settings.dataDir, 'temporal-server.log');
+  const serverLog = createWriteStream(logFile, { flags: 'a' });
+  say('temporal', `server output goes to ${logFile}`);
+  const cluster = await startTemporalCluster({ port: settings.temporalPort, log: (line) => say('temporal', line), serverOutput: (line) => serverLog.write(`${line}\n`) });
+  return {
+    ...cluster,
+    uiUrl: undefined,
+    stop: () => cluster.stop().finally(() => serverLog.end()),
+  };
+}
+
+/** `address` with its port moved up by `offset`, as the environment variable spells it; '' when the listener is off. */
+function nextPort(address: ListenAddress | null, offset: number): string {
+  if (!address) return '';
+  return address.text.replace(/\d+$/, String(address.port + offset));
 }
 
 function stopChild(child: ChildProcess, component: string): Promise<void> {
