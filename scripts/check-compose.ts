@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { searchAttributeRegistrations } from '../workflows/search-attributes.js';
+import { DEFAULT_HISTORY_SHARDS, TEMPORAL_DATABASES, TEMPORAL_SERVER_VERSION } from './temporal-server.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const composeText = readFileSync(resolve(root, 'docker-compose.yml'), 'utf8');
@@ -49,6 +50,16 @@ for (const { name, cliType } of searchAttributeRegistrations) {
 const registered = [...composeText.matchAll(/--name (\w+) --type/g)].map(([, name]) => name);
 const unknown = registered.filter((n) => !searchAttributeRegistrations.some((r) => r.name === n));
 if (unknown.length) problems.push(`temporal-setup registers search attributes not in workflows/search-attributes.ts: ${unknown.join(', ')}`);
+
+// The compose cluster and the one scripts/temporal-server.ts runs (npm start -- --production, the
+// cluster tests) are the same server: version, databases and default shard count agree.
+if (!composeText.includes(`image: temporalio/server:${TEMPORAL_SERVER_VERSION}`)) problems.push(`the temporal service's image is not temporalio/server:${TEMPORAL_SERVER_VERSION}, the version scripts/temporal-server.ts builds`);
+if (!composeText.includes(`image: temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}-`)) problems.push(`temporal-schema's admin-tools image is not of server ${TEMPORAL_SERVER_VERSION}`);
+for (const database of Object.values(TEMPORAL_DATABASES)) {
+  if (!composeText.includes(`temporal-sql-tool --db ${database} update-schema`)) problems.push(`temporal-schema does not migrate the ${database} database`);
+}
+const composeShards = /NUM_HISTORY_SHARDS: \$\{TEMPORAL_NUM_HISTORY_SHARDS:-(\d+)\}/.exec(composeText)?.[1];
+if (Number(composeShards) !== DEFAULT_HISTORY_SHARDS) problems.push(`docker-compose.yml's default history shards (${composeShards ?? 'none'}) differ from scripts/temporal-server.ts's (${DEFAULT_HISTORY_SHARDS})`);
 
 // Dockerfile: comments and continuation lines aside, instructions start a line.
 const instructions = readFileSync(resolve(root, 'Dockerfile'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => /^[A-Z]+\s/.test(l));

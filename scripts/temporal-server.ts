@@ -35,7 +35,10 @@ export const TEMPORAL_SERVER_VERSION = '1.29.1';
 const MODULE = 'go.temporal.io/server';
 const PACKAGES = [`${MODULE}/cmd/server@v${TEMPORAL_SERVER_VERSION}`, `${MODULE}/cmd/tools/sql@v${TEMPORAL_SERVER_VERSION}`];
 const TEMPLATE = new URL('../config/temporal-server.template.yaml', import.meta.url);
-const DATABASES = { history: 'temporal', visibility: 'temporal_visibility' } as const;
+/** The two databases, named as docker-compose.yml names them (scripts/check-compose.ts holds the two together). */
+export const TEMPORAL_DATABASES = { history: 'temporal', visibility: 'temporal_visibility' } as const;
+/** History shards when not given: few, for one machine; fixed when a cluster is first created. */
+export const DEFAULT_HISTORY_SHARDS = 4;
 const IP = '127.0.0.1';
 
 /** temporal.api.enums.v1.IndexedValueType of each CLI type name in workflows/search-attributes.ts. */
@@ -97,7 +100,7 @@ export async function startTemporalCluster(options: TemporalClusterOptions = {})
   const serverOutput = options.serverOutput ?? ((line: string) => log(`[server] ${line}`));
   const namespace = options.namespace ?? 'default';
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
-  const numHistoryShards = options.numHistoryShards ?? 4;
+  const numHistoryShards = options.numHistoryShards ?? DEFAULT_HISTORY_SHARDS;
   if (!Number.isInteger(numHistoryShards) || numHistoryShards < 1) throw new Error(`numHistoryShards must be a positive integer, got ${numHistoryShards}`);
 
   const binaries = await ensureTemporalServer(log);
@@ -123,8 +126,8 @@ export async function startTemporalCluster(options: TemporalClusterOptions = {})
     const config = await renderServerConfig({
       LOG_LEVEL: options.logLevel ?? 'warn',
       NUM_HISTORY_SHARDS: String(numHistoryShards),
-      DATABASE: DATABASES.history,
-      VISIBILITY_DATABASE: DATABASES.visibility,
+      DATABASE: TEMPORAL_DATABASES.history,
+      VISIBILITY_DATABASE: TEMPORAL_DATABASES.visibility,
       POSTGRES_ADDRESS: `${connectTo.host}:${connectTo.port}`,
       POSTGRES_USER: connectTo.user,
       POSTGRES_PASSWORD: decodeURIComponent(database.password),
@@ -258,7 +261,7 @@ async function goInstall(gobin: string, log: (message: string) => void): Promise
 export async function migrateDatabases(sqlTool: string, postgres: { host: string; port: number; user: string }, log: (message: string) => void): Promise<void> {
   const schemaRoot = join(await goModCache(), `${MODULE}@v${TEMPORAL_SERVER_VERSION}`, 'schema', 'postgresql', 'v12');
   const fromModuleCache = await isDirectory(schemaRoot);
-  for (const [database, schema] of [[DATABASES.history, 'temporal'], [DATABASES.visibility, 'visibility']] as const) {
+  for (const [database, schema] of [[TEMPORAL_DATABASES.history, 'temporal'], [TEMPORAL_DATABASES.visibility, 'visibility']] as const) {
     const tool = (...args: string[]) =>
       promisify(execFile)(sqlTool, ['--plugin', 'postgres12', '--ep', postgres.host, '-p', String(postgres.port), '-u', postgres.user, '--db', database, ...args], { timeout: 120_000 });
     const started = Date.now();
