@@ -21,11 +21,12 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
-import { access, mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { homedir, hostname } from 'node:os';
+import { access, mkdir, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { isMain, sleep, splitLines } from './process-helpers.js';
+import { withBuildLock } from './build-lock.js';
+import { isMain, splitLines } from './process-helpers.js';
 
 /** The one place the Temporal CLI version is pinned. */
 export const TEMPORAL_CLI_VERSION = '1.5.1';
@@ -35,10 +36,6 @@ export const TEMPORAL_CLI_SDK_DOWNLOAD_VERSION = `v${TEMPORAL_CLI_VERSION}`;
 
 const GO_PACKAGE = `github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSION}`;
 const GO_LDFLAGS = `-X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION}`;
-
-/** A lock whose owner has not refreshed it for this long is considered abandoned. */
-const LOCK_STALE_MS = 2 * 60_000;
-const LOCK_HEARTBEAT_MS = 10_000;
 
 /** Thrown when no CLI is installed and it cannot be built because Go is not available. */
 export class TemporalCliUnavailableError extends Error {
@@ -111,7 +108,7 @@ export async function ensureTemporalCli(log: (msg: string) => void = defaultLog)
 
   const dir = temporalCliCacheDir();
   await mkdir(dir, { recursive: true });
-  return await withLock(join(dir, '.build.lock'), log, async () => {
+  return await withBuildLock(join(dir, '.build.lock'), 'the Temporal CLI', log, async () => {
     // Someone else may have finished the build while we waited for the lock.
     const builtMeanwhile = await findCached();
     if (builtMeanwhile) return builtMeanwhile;
@@ -181,77 +178,6 @@ async function goInstall(go: string, gobin: string, log: (msg: string) => void):
     clearInterval(progress);
   }
   log(`built Temporal CLI ${TEMPORAL_CLI_VERSION} in ${formatDuration(Date.now() - started)} (${compiled} packages compiled)`);
-}
-
-// --- exclusive lock: mkdir is atomic; the owner keeps the directory's mtime fresh -------------------------------------
-
-interface LockOwner {
-  pid: number;
-  hostname: string;
-  startedAt: string;
-}
-
-async function withLock<T>(lockDir: string, log: (msg: string) => void, fn: () => Promise<T>): Promise<T> {
-  let lastNotice = 0;
-  for (;;) {
-    try {
-      await mkdir(lockDir);
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const owner = await readLockOwner(lockDir);
-    if (await isLockStale(lockDir, owner)) {
-      log(`removing stale lock ${lockDir}${owner ? ` (pid ${owner.pid} on ${owner.hostname})` : ''}`);
-      await rm(lockDir, { recursive: true, force: true });
-      continue;
-    }
-    if (Date.now() - lastNotice > 30_000) {
-      lastNotice = Date.now();
-      log(`waiting for another build of the Temporal CLI${owner ? ` (pid ${owner.pid} on ${owner.hostname})` : ''} to finish`);
-    }
-    await sleep(1000);
-  }
-
-  const owner: LockOwner = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString() };
-  await writeFile(join(lockDir, 'owner.json'), JSON.stringify(owner));
-  const heartbeat = setInterval(() => {
-    const now = new Date();
-    utimes(lockDir, now, now).catch(() => undefined);
-  }, LOCK_HEARTBEAT_MS);
-  heartbeat.unref();
-  try {
-    return await fn();
-  } finally {
-    clearInterval(heartbeat);
-    await rm(lockDir, { recursive: true, force: true });
-  }
-}
-
-async function readLockOwner(lockDir: string): Promise<LockOwner | undefined> {
-  try {
-    return JSON.parse(await readFile(join(lockDir, 'owner.json'), 'utf8')) as LockOwner;
-  } catch {
-    return undefined; // not written yet, or the lock was just released
-  }
-}
-
-async function isLockStale(lockDir: string, owner: LockOwner | undefined): Promise<boolean> {
-  if (owner && owner.hostname === hostname() && !isPidAlive(owner.pid)) return true;
-  try {
-    return Date.now() - (await stat(lockDir)).mtimeMs > LOCK_STALE_MS;
-  } catch {
-    return false; // released meanwhile; the next mkdir will tell
-  }
-}
-
-function isPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 // --- helpers ------------------------------------------------------------------------------------------------------

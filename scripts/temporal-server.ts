@@ -18,14 +18,15 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { constants as fsConstants, rmSync } from 'node:fs';
-import { access, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, Socket } from 'node:net';
-import { homedir, hostname, tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { searchAttributeRegistrations } from '../workflows/search-attributes.js';
+import { withBuildLock } from './build-lock.js';
 import { startPostgres } from './postgres.js';
 import { isMain, sleep, splitLines } from './process-helpers.js';
 
@@ -47,9 +48,6 @@ const INDEXED_VALUE_TYPE = { Keyword: 2, Int: 3, KeywordList: 7 } as const;
 /** gRPC status codes the namespace registration expects. */
 const GRPC_NOT_FOUND = 5;
 const GRPC_ALREADY_EXISTS = 6;
-
-const LOCK_STALE_MS = 2 * 60_000;
-const LOCK_HEARTBEAT_MS = 10_000;
 
 export interface TemporalClusterOptions {
   /** Frontend gRPC port. A free port if omitted; the other services take free ports too. */
@@ -193,7 +191,7 @@ export async function ensureTemporalServer(log: (message: string) => void = defa
   const binaries = { server: join(dir, 'server'), sql: join(dir, 'sql') };
   if (await binariesRun(binaries)) return binaries;
   await mkdir(dir, { recursive: true });
-  await withLock(join(dir, '.build.lock'), log, async () => {
+  await withBuildLock(join(dir, '.build.lock'), 'the Temporal server', log, async () => {
     // Another process may have finished the build while we waited for the lock.
     if (await binariesRun(binaries)) return;
     await goInstall(dir, log);
@@ -418,64 +416,6 @@ async function addSearchAttributes(connection: Connection, namespace: string, lo
   log(`registered search attributes ${Object.keys(missing).join(', ')}`);
 }
 
-// --- lock: mkdir is atomic; the owner keeps the directory's mtime fresh (as in scripts/temporal-cli.ts) -----------
-
-async function withLock<T>(lockDir: string, log: (message: string) => void, fn: () => Promise<T>): Promise<T> {
-  let lastNotice = 0;
-  for (;;) {
-    try {
-      await mkdir(lockDir);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    if (await isLockStale(lockDir)) {
-      log(`removing stale lock ${lockDir}`);
-      await rm(lockDir, { recursive: true, force: true });
-      continue;
-    }
-    if (Date.now() - lastNotice > 30_000) {
-      lastNotice = Date.now();
-      log(`waiting for another build of the Temporal server to finish (${lockDir})`);
-    }
-    await sleep(1000);
-  }
-  await writeFile(join(lockDir, 'owner.json'), JSON.stringify({ pid: process.pid, hostname: hostname() }));
-  const heartbeat = setInterval(() => {
-    const now = new Date();
-    utimes(lockDir, now, now).catch(() => undefined);
-  }, LOCK_HEARTBEAT_MS);
-  heartbeat.unref();
-  try {
-    return await fn();
-  } finally {
-    clearInterval(heartbeat);
-    await rm(lockDir, { recursive: true, force: true });
-  }
-}
-
-async function isLockStale(lockDir: string): Promise<boolean> {
-  try {
-    const owner = JSON.parse(await readFile(join(lockDir, 'owner.json'), 'utf8')) as { pid: number; hostname: string };
-    if (owner.hostname === hostname() && !isPidAlive(owner.pid)) return true;
-  } catch {
-    // owner not written yet, or the lock was just released
-  }
-  try {
-    return Date.now() - (await stat(lockDir)).mtimeMs > LOCK_STALE_MS;
-  } catch {
-    return false; // released meanwhile; the next mkdir will tell
-  }
-}
-
-function isPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 // --- helpers -----------------------------------------------------------------------------------------------------
 
