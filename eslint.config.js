@@ -9,7 +9,7 @@ const workflowSandbox = [
 ];
 // domain/ is the pure core (the engine, plans, policies): it depends on nothing with side effects.
 const domainPurity = [
-  { group: ['**/activities/**', '**/workflows/**', '**/worker/**', '**/client/**', '**/shared/**', '**/scripts/**'], message: 'domain/ is pure: it depends on nothing outside domain/' },
+  { group: ['**/activities/**', '**/workflows/**', '**/worker/**', '**/client/**', '**/adapters/**', '**/scripts/**'], message: 'domain/ is pure: it depends on nothing outside domain/' },
   { group: ['@temporalio/*', 'nodemailer', 'pg', 'better-sqlite3', 'fastify'], message: 'domain/ is pure: no Temporal, no I/O' },
 ];
 // The parts of domain/ the workflow bundles.
@@ -39,7 +39,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [...workflowSandbox, ...domainPurity] }] },
   },
   {
-    // client/ (CLI, HTTP shim, library) acts on escalations through domain/, shared/ and the
+    // client/ (CLI, HTTP shim, library) acts on escalations through domain/, adapters/ and the
     // message definitions; it never runs activities or workflow internals itself.
     files: ['client/**/*.ts'],
     rules: {
@@ -47,7 +47,7 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['**/activities/**', '**/worker/**'], message: 'client/ imports domain/, shared/ and the message definitions only: move what both sides need to shared/' },
+            { group: ['**/activities/**', '**/worker/**'], message: 'client/ imports domain/, adapters/ and the message definitions only: move what both sides need to adapters/' },
             { group: ['**/workflows/**', '!**/workflows/messages.js', '!**/workflows/input.js', '!**/workflows/search-attributes.js'], allowTypeImports: true, message: 'client/ imports the message definitions (workflows/messages.ts), not workflow code' },
           ],
         },

@@ -1,5 +1,5 @@
 import { routingDecision } from '../domain/routing.js';
-import type { OutcomeStore } from '../shared/outcome-store/store.js';
+import type { OutcomeStore } from '../adapters/outcome-store/store.js';
 import type { RoutingDecision, RoutingRequest } from './types.js';
 
 /**

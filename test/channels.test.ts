@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPagerDuty } from '../activities/channels/pagerduty.js';
 import { createSlackNotifier } from '../activities/channels/slack.js';
-import { decisionActionIds, parseDecisionButtonValue, verifySlackRequest } from '../shared/slack-interaction.js';
+import { decisionActionIds, parseDecisionButtonValue, verifySlackRequest } from '../adapters/slack-interaction.js';
 import type { PagerDutyTrigger, SlackDecisionRequest, WebhookEvent } from '../activities/channels/types.js';
 import { createWebhookSender, signWebhookPayload, verifyWebhookSignature } from '../activities/channels/webhook.js';
 import { gateFailureSchema } from '../domain/gate-failure.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { openOutcomeStore } from '../shared/outcome-store/store.js';
+import { openOutcomeStore } from '../adapters/outcome-store/store.js';
 import { EscalatorClient } from '../client/escalator-client.js';
 import type { EscalationOutcome, TimelineEntry } from '../domain/escalation.js';
 import { startFakeSlack, type FakeSlack } from './helpers/fake-slack.js';

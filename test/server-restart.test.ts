@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { openOutcomeStore } from '../shared/outcome-store/store.js';
+import { openOutcomeStore } from '../adapters/outcome-store/store.js';
 import { EscalatorClient } from '../client/escalator-client.js';
 import { type DevServer, startDevServer } from '../scripts/dev-server.js';
 import { freePort } from './helpers/free-port.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EscalatorClient } from '../client/escalator-client.js';
-import { openOutcomeStore } from '../shared/outcome-store/store.js';
+import { openOutcomeStore } from '../adapters/outcome-store/store.js';
 import { gateFailure } from './helpers/gate-failure.js';
 import { sequentialPolicy } from './helpers/policies.js';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.js';

@@ -6,8 +6,8 @@ import { createSlackNotifier } from '../activities/channels/slack.js';
 import { createWebhookSender } from '../activities/channels/webhook.js';
 import { createActivities } from '../activities/index.js';
 import { createEscalatorMetrics, type EscalatorMetrics } from '../activities/metrics.js';
-import { openOutcomeStore, type OutcomeStore } from '../shared/outcome-store/store.js';
-import { PolicySource } from '../shared/policy-source.js';
+import { openOutcomeStore, type OutcomeStore } from '../adapters/outcome-store/store.js';
+import { PolicySource } from '../adapters/policy-source.js';
 import type { WorkerConfig } from './config.js';
 import { escalationLogAttributes, type WorkerTracing } from './telemetry.js';
 

@@ -1,7 +1,7 @@
 import type { Logger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { collectDefaultMetrics } from 'prom-client';
 import { createEscalatorMetrics } from '../activities/metrics.js';
-import { PolicySource } from '../shared/policy-source.js';
+import { PolicySource } from '../adapters/policy-source.js';
 import { type WorkerConfig, workerConfigFrom } from './config.js';
 import { type ConnectRetry, connectWithRetry } from './connect-with-retry.js';
 import { createEscalatorWorker } from './create-worker.js';

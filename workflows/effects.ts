@@ -22,7 +22,7 @@ import {
   sendWebhook,
   slackOptions,
   updateSlack,
-} from './activities.js';
+} from './activity-options.js';
 import type { EscalationInput } from './input.js';
 import { AwaitedReviewers, EscalationDepth, EscalationModel, EscalationState as StateAttribute, Outcome } from './search-attributes.js';
 

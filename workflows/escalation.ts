@@ -5,7 +5,7 @@ import { refusalOf } from '../domain/engine/refusals.js';
 import { summarize } from '../domain/engine/state.js';
 import { escalationView, receipt } from '../domain/engine/view.js';
 import type { AcknowledgeRequest, BreakGlassRequest, DecisionRequest, EscalationOutcome, ReassignRequest, WithdrawRequest } from '../domain/escalation.js';
-import { recordOutcome, snapshotPolicy } from './activities.js';
+import { recordOutcome, snapshotPolicy } from './activity-options.js';
 import { EffectCarrier } from './effects.js';
 import type { EscalationInput } from './input.js';
 import { escalateBeforeEngine } from './legacy/escalation-before-engine.js';

@@ -1,6 +1,6 @@
 import type { OutcomeKind } from '../../domain/escalation.js';
 import type { FailureSummary } from '../../domain/engine/state.js';
-import { decisionActionIds, decisionButtonValue } from '../../shared/slack-interaction.js';
+import { decisionActionIds, decisionButtonValue } from '../../adapters/slack-interaction.js';
 import type { SlackDecisionRequest, SlackMessageUpdate } from './types.js';
 
 // Block Kit shapes and limits follow docs.slack.dev/reference/block-kit: header text ≤ 150 chars,

@@ -85,4 +85,4 @@ export interface WebhookEvent {
 
 /** Request headers as Node (`IncomingHttpHeaders`, lower-case keys) or fetch (`Headers`) gives them. */
 
-export type { HeaderSource, SignatureCheck } from '../../shared/signed-requests.js';
+export type { HeaderSource, SignatureCheck } from '../../adapters/signed-requests.js';

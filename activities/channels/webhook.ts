@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
-import { headerOf } from '../../shared/signed-requests.js';
+import { headerOf } from '../../adapters/signed-requests.js';
 import type { HeaderSource, SignatureCheck, WebhookEvent } from './types.js';
 
 export interface WebhookSettings {

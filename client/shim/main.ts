@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
-import { openOutcomeStore } from '../../shared/outcome-store/store.js';
-import { PolicySource } from '../../shared/policy-source.js';
+import { openOutcomeStore } from '../../adapters/outcome-store/store.js';
+import { PolicySource } from '../../adapters/policy-source.js';
 import { EscalatorClient } from '../escalator-client.js';
 import { buildShim } from './app.js';
 import { createShimMetrics } from './metrics.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { decisionActionIds, parseDecisionButtonValue, verifySlackRequest } from '../../shared/slack-interaction.js';
+import { decisionActionIds, parseDecisionButtonValue, verifySlackRequest } from '../../adapters/slack-interaction.js';
 import { escalationIdSchema } from '../../domain/request-bodies.js';
 import { DecisionRefusedError, EscalationNotFoundError } from '../errors.js';
 import type { EscalatorClient } from '../escalator-client.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { OutcomeStore } from '../../shared/outcome-store/store.js';
+import type { OutcomeStore } from '../../adapters/outcome-store/store.js';
 import type { EscalationOutcome } from '../../domain/escalation.js';
 
 /**

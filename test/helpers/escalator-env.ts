@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { EscalatorClient } from '../../client/escalator-client.js';
-import type { OutcomeStore } from '../../shared/outcome-store/store.js';
+import type { OutcomeStore } from '../../adapters/outcome-store/store.js';
 import { workerConfigFrom } from '../../worker/config.js';
 import { createEscalatorWorker } from '../../worker/create-worker.js';
 import { quietRuntime } from './quiet-runtime.js';

@@ -39,7 +39,7 @@ import {
   slackOptions,
   snapshotPolicy,
   updateSlack,
-} from '../activities.js';
+} from '../activity-options.js';
 import type { EscalationInput } from '../input.js';
 import { acknowledgeUpdate, breakGlassUpdate, decideUpdate, gateRecoveredSignal, reassignUpdate, stateQuery, withdrawUpdate } from '../messages.js';
 import { type Mode, type ModeHost, type ModeMove, ParallelMode, RoutedMode, SequentialMode } from './modes.js';
