@@ -22,4 +22,3 @@ export function createRouter(store: OutcomeStore) {
   };
 }
 
-export { ownership } from '../domain/codeowners.js';

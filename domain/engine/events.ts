@@ -1,7 +1,6 @@
-import type { AcknowledgeRequest, BreakGlassRequest, DecisionRequest, EscalationOutcome, OutcomeKind, ReassignRequest, RoutingScore, WithdrawRequest } from '../escalation.js';
+import type { AcknowledgeRequest, BreakGlassRequest, DecisionRequest, EscalationOutcome, EscalationStatus, ModelName, OutcomeKind, ReassignRequest, RoutingScore, WithdrawRequest } from '../escalation.js';
 import type { DynamicPlan, PolicySnapshot } from '../escalation-plan.js';
 import type { Stage } from '../sequential-chain.js';
-import type { EscalationStatus, ModelName } from '../escalation.js';
 
 /** What routing answered: the chosen reviewers, or too little history for routing (cold start). */
 export interface RoutingDecision {
