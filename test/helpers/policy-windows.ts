@@ -24,8 +24,10 @@ export interface PlacedWindows {
 
 /**
  * The policy with every clock window moved relative to `now`, each on its own zone's wall clock:
- * quiet hours, business hours and everyone's working hours run from two hours before `now` to two
- * hours after it (`inside`), or from two to four hours after it (`outside`); out-of-office ranges
+ * quiet hours, business hours and everyone's working hours run from two hours before `now` to three
+ * hours after it (`inside`), or from three to five hours after it (`outside`). Three, not two: a
+ * clock going back an hour at the end of daylight-saving time must not bring a window's edge back
+ * over the wall-clock times of the next ninety minutes. Out-of-office ranges
  * cover today (`inside`) or lie three weeks ahead (`outside`). Rotations hand off and pools turn
  * days away from `now`, with the chosen member's shift under way and the pool's first turn serving,
  * so nothing changes hands while a test runs.
@@ -33,7 +35,7 @@ export interface PlacedWindows {
 export function placeWindows(yaml: string, now: Date, placement: WindowPlacement, options: PlacedWindows = {}): string {
   const document = parseDocument(yaml);
   const policyZone = text(document.get('timezone')) ?? 'UTC';
-  const span = (zone: string) => (placement === 'inside' ? [clock(zone, now.getTime() - 2 * HOUR_MS), clock(zone, now.getTime() + 2 * HOUR_MS)] : [clock(zone, now.getTime() + 2 * HOUR_MS), clock(zone, now.getTime() + 4 * HOUR_MS)]);
+  const span = (zone: string) => (placement === 'inside' ? [clock(zone, now.getTime() - 2 * HOUR_MS), clock(zone, now.getTime() + 3 * HOUR_MS)] : [clock(zone, now.getTime() + 3 * HOUR_MS), clock(zone, now.getTime() + 5 * HOUR_MS)]);
 
   const quiet = document.get('quietHours');
   if (isMap(quiet)) {
