@@ -91,30 +91,35 @@ export class EscalatorClient {
    * when the escalation refuses it, `EscalationNotFoundError` for an unknown id.
    */
   async decide(escalationId: string, request: DecisionRequest, options: { updateId?: string } = {}): Promise<Receipt> {
+    const updateId = options.updateId ?? randomUUID();
     return this.update(escalationId, () =>
-      this.handle(escalationId).executeUpdate(decideUpdate, { args: [request], updateId: options.updateId ?? randomUUID() }),
+      this.handle(escalationId).executeUpdate(decideUpdate, { args: [request], updateId }),
     );
   }
 
   /** An awaited reviewer acknowledges ("on it"); stops the re-notification rounds. */
   async acknowledge(escalationId: string, request: AcknowledgeRequest, options: { updateId?: string } = {}): Promise<Receipt> {
-    return this.update(escalationId, () => this.handle(escalationId).executeUpdate(acknowledgeUpdate, { args: [request], updateId: options.updateId ?? randomUUID() }));
+    const updateId = options.updateId ?? randomUUID();
+    return this.update(escalationId, () => this.handle(escalationId).executeUpdate(acknowledgeUpdate, { args: [request], updateId }));
   }
 
   /** Hands the escalation to someone else (by an awaited reviewer or a tier lead); counts towards depth. */
   async reassign(escalationId: string, request: ReassignRequest, options: { updateId?: string } = {}): Promise<Receipt> {
-    return this.update(escalationId, () => this.handle(escalationId).executeUpdate(reassignUpdate, { args: [request], updateId: options.updateId ?? randomUUID() }));
+    const updateId = options.updateId ?? randomUUID();
+    return this.update(escalationId, () => this.handle(escalationId).executeUpdate(reassignUpdate, { args: [request], updateId }));
   }
 
   /** Break-glass: an immediate override by a holder of the role, logged and flagged for review. */
   async breakGlass(escalationId: string, request: BreakGlassRequest, options: { updateId?: string } = {}): Promise<Receipt> {
-    return this.update(escalationId, () => this.handle(escalationId).executeUpdate(breakGlassUpdate, { args: [request], updateId: options.updateId ?? randomUUID() }));
+    const updateId = options.updateId ?? randomUUID();
+    return this.update(escalationId, () => this.handle(escalationId).executeUpdate(breakGlassUpdate, { args: [request], updateId }));
   }
 
   /** Ends a running escalation as `withdrawn`. */
   async withdraw(escalationId: string, request: WithdrawRequest, options: { updateId?: string } = {}): Promise<Receipt> {
+    const updateId = options.updateId ?? randomUUID();
     return this.update(escalationId, () =>
-      this.handle(escalationId).executeUpdate(withdrawUpdate, { args: [request], updateId: options.updateId ?? randomUUID() }),
+      this.handle(escalationId).executeUpdate(withdrawUpdate, { args: [request], updateId }),
     );
   }
 
@@ -207,22 +212,25 @@ export class EscalatorClient {
 }
 
 /**
- * Two answers mean the update was never accepted, so the same update id is sent again and still
+ * Some answers mean the update was never accepted, so the same update id is sent again and still
  * counts once: FAILED_PRECONDITION when the workflow task carrying it failed for a reason of its own
- * (typically UnhandledCommand: another update completed the workflow just as this one arrived), and
- * an `UnprocessedUpdate` rejection when that task completed the workflow before reaching it. The
- * resend then meets the ended workflow and is refused as such.
+ * (typically UnhandledCommand: another update completed the workflow just as this one arrived); an
+ * `UnprocessedUpdate` rejection when that task completed the workflow before reaching it; and the
+ * server's back-pressure on a crowd of decisions at once, RESOURCE_EXHAUSTED (its limit of updates
+ * in flight per workflow) and UNAVAILABLE "update was aborted". The resend waits longer each time
+ * (50 ms doubling to 1 s, about 7 s in all) and meets the ended workflow, if it ended, as such.
  */
-async function retryRejectedTask<T>(send: () => Promise<T>, attempts = 5): Promise<T> {
+async function retryRejectedTask<T>(send: () => Promise<T>, attempts = 10): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await send();
     } catch (error) {
       const grpc = error instanceof ServiceError ? (error.cause as { code?: number; details?: string } | undefined) : undefined;
       const taskFailed = grpc?.code === 9 && /workflow task failure/i.test(grpc.details ?? '');
+      const crowded = (grpc?.code === 8 && /in-flight updates/i.test(grpc.details ?? '')) || (grpc?.code === 14 && /update was aborted/i.test(grpc.details ?? ''));
       const unprocessed = error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === 'UnprocessedUpdate';
-      if (!(taskFailed || unprocessed) || attempt >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      if (!(taskFailed || crowded || unprocessed) || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** (attempt - 1))));
     }
   }
 }
