@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { type ChecklistAnswers, recommend } from '../domain/simulation/recommend.js';
 import { runSimulation, type SimulationReport } from '../domain/simulation/report.js';
 import { syntheticGate, syntheticSetup } from '../domain/simulation/synthetic.js';
+import { escalator } from './helpers/cli-run.js';
 
 const small: ChecklistAnswers = { teamSize: 8, failuresPerDay: 2 / 7, approvals: 2, regulated: true, onCall: 'business-hours', codeowners: false, historyMonths: 0, costPerHour: 500 };
 const platform: ChecklistAnswers = { teamSize: 60, failuresPerDay: 20, approvals: 1, regulated: false, onCall: 'none', codeowners: true, historyMonths: 6, costPerHour: 10_000 };
@@ -78,24 +78,6 @@ describe('recommend: the synthetic team', () => {
     expect(policy.rotations.primary!.members).toEqual(['p01', 'p02', 'p03', 'p04', 'p05', 'p06']);
   });
 });
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function escalator(args: string[]): Promise<CliRun> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'client/cli/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const flags = ['--team-size', '8', '--failure-rate', '2/week', '--approvals', '2', '--regulated', 'yes', '--on-call', 'business-hours', '--codeowners', 'no', '--history-months', '0', '--cost-per-hour', '500', '--failures', '200'];
 
