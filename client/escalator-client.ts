@@ -21,6 +21,7 @@ import { escalationWorkflowType } from '../workflows/input.js';
 import { acknowledgeUpdate, breakGlassUpdate, decideUpdate, gateRecoveredSignal, reassignUpdate, stateQuery, type UpdateAnswer, withdrawUpdate } from '../workflows/messages.js';
 import { ChangeAuthor, EscalationDepth, EscalationState, Gate, Repository, Service, Severity } from '../workflows/search-attributes.js';
 import { DecisionRefusedError, EscalationNotFoundError, InvalidInputError } from './errors.js';
+import { type OutcomeWait, type OutcomeWaitOptions, waitForOutcome } from './outcome-wait.js';
 
 /** A side effect being retried: the activity, which attempt comes next, and why the last one failed. */
 export interface RetryingAction {
@@ -178,6 +179,14 @@ export class EscalatorClient {
   /** Waits for the escalation's single outcome. */
   async outcome(escalationId: string): Promise<EscalationOutcome> {
     return this.handle(escalationId).result();
+  }
+
+  /**
+   * Waits for the outcome until `options.until`, riding out network drops and Temporal or worker
+   * restarts; says so when the wait ran out first or the run closed without an outcome.
+   */
+  async waitForOutcome(escalationId: string, options: OutcomeWaitOptions): Promise<OutcomeWait> {
+    return waitForOutcome(this.client, escalationId, options);
   }
 
   handle(escalationId: string): WorkflowHandle<typeof escalateGateFailure> {

@@ -116,6 +116,20 @@ export const escalationViewSchema = z
   .strict();
 
 /**
+ * The answer of GET /v1/escalations/:id/outcome: the outcome once the escalation ended; while it
+ * runs, where it stands, so a pipeline can say what it waits for.
+ */
+export const outcomeAnswerSchema = z
+  .object({
+    escalationId: escalationIdSchema,
+    status: z.enum(['ended', 'running', 'closed-without-outcome']).describe('`closed-without-outcome`: an operator terminated or cancelled the run in Temporal'),
+    outcome: escalationOutcomeSchema.nullable(),
+    awaitedReviewers: z.array(z.string()).describe('While running: who is asked now'),
+    deadline: timestamp.nullable().describe('While running: when the awaited reviewers time out'),
+  })
+  .strict();
+
+/**
  * The answer of an update (decide, acknowledge, reassign, break glass, withdraw): it was taken, and
  * where the escalation stands now. The whole state is the `state` query's (GET /v1/escalations/:id).
  */

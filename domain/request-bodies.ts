@@ -16,6 +16,24 @@ export const withdrawBodySchema = z.object({ reason: z.string().trim().min(1).ma
 
 export const recoveredBodySchema = z.object({ pipelineRunId: z.string().min(1).max(200).optional().describe('The pipeline run in which the gate passed') }).strict();
 
+/** The longest long poll of GET /v1/escalations/:id/outcome: under the idle timeout of common proxies and load balancers. */
+export const longestOutcomeWaitMs = 120_000;
+
+export const outcomeQuerySchema = z
+  .object({
+    wait: z
+      .string()
+      .regex(/^\d{1,6}(ms|s|m)?$/, 'a duration such as 30s, 2m or 500ms (a bare number is seconds)')
+      .transform((text) => {
+        const [, amount, unit] = /^(\d+)(ms|s|m)?$/.exec(text)!;
+        return Number(amount) * (unit === 'ms' ? 1 : unit === 'm' ? 60_000 : 1000);
+      })
+      .refine((millis) => millis <= longestOutcomeWaitMs, `at most ${longestOutcomeWaitMs / 1000}s; poll again for longer`)
+      .optional()
+      .describe(`How long to hold the request open for the outcome, at most ${longestOutcomeWaitMs / 1000}s; left out, the answer is immediate`),
+  })
+  .strict();
+
 export const acknowledgeBodySchema = z.object({}).strict();
 
 export const reassignBodySchema = z

@@ -217,7 +217,7 @@ const routes: Route[] = Object.entries(document.paths).flatMap(([path, methods])
       operation: operation!,
       bearer: operation!.security.length > 0,
       ...(schemaName ? { body: { schemaName, schema: requestSchemas[schemaName], required: operation!.requestBody!.required } } : {}),
-      idempotent: (operation!.parameters ?? []).some((parameter) => parameter.$ref.endsWith('/IdempotencyKey')),
+      idempotent: (operation!.parameters ?? []).some((parameter) => '$ref' in parameter && parameter.$ref.endsWith('/IdempotencyKey')),
     };
   }),
 );

@@ -69,7 +69,7 @@ function operationNamed(operationId: string): DocumentedOperation {
 }
 
 function declaredParameters(operation: OpenApiOperation): OpenApiParameter[] {
-  return (operation.parameters ?? []).map((parameter) => resolvePointer(document, parameter.$ref) as OpenApiParameter);
+  return (operation.parameters ?? []).map((parameter) => ('$ref' in parameter ? (resolvePointer(document, parameter.$ref) as OpenApiParameter) : parameter));
 }
 
 function resolvedResponse(response: OpenApiResponse | { $ref: string }): OpenApiResponse {
@@ -111,6 +111,7 @@ describe('the OpenAPI document', () => {
     expect(documentedOperations.map(({ method, path, operation }) => `${method} ${path} ${operation.operationId}: ${Object.keys(operation.responses).join(' ')}`)).toEqual([
       'POST /v1/gate-failures raiseGateFailure: 200 201 400 401 403 405 413 415 429 500 503',
       'GET /v1/escalations/{id} getEscalation: 200 400 401 404 405 414 429 500 503',
+      'GET /v1/escalations/{id}/outcome getOutcome: 200 202 400 401 404 405 414 429 500 503',
       'POST /v1/escalations/{id}/decisions decide: 200 400 401 403 404 405 409 413 414 415 429 500 503',
       'POST /v1/escalations/{id}/acknowledge acknowledge: 200 400 401 403 404 405 409 413 414 415 429 500 503',
       'POST /v1/escalations/{id}/reassign reassign: 200 400 401 403 404 405 409 413 414 415 429 500 503',
@@ -246,6 +247,8 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
     id?: string;
     token?: string;
     raw?: true;
+    /** A query string to append, without the `?`. */
+    query?: string;
   }
 
   async function call(method: string, path: string, options: CallOptions = {}) {
@@ -280,7 +283,7 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
   async function answer(operationId: string, pathValues: PathValues, options: CallOptions = {}) {
     const { method, path, operation } = operationNamed(operationId);
     const encoded = (value: string) => (pathValues.raw ? value : encodeURIComponent(value));
-    const url = path.replace('{id}', encoded(pathValues.id ?? '')).replace('{token}', encoded(pathValues.token ?? 'not-a-token'));
+    const url = path.replace('{id}', encoded(pathValues.id ?? '')).replace('{token}', encoded(pathValues.token ?? 'not-a-token')) + (pathValues.query ? `?${pathValues.query}` : '');
     const response = await call(method, url, options);
     const documented = operation.responses[String(response.status)];
     expect(documented, `${operationId} answered ${response.status}, which the document does not list: ${response.text.slice(0, 300)}`).toBeDefined();
@@ -341,7 +344,7 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
   it('documents every path and method Fastify serves, with the path parameters its route takes and the body a POST reads', () => {
     const served = registeredRoutes(shim);
     expect(served).toEqual(documentedOperations.map(({ method, path }) => `${method} ${path}`).sort());
-    expect(served).toHaveLength(15);
+    expect(served).toHaveLength(16);
     for (const route of served) {
       const [method, path] = route.split(' ') as [string, string];
       const operation = document.paths[path]?.[method.toLowerCase() as 'get' | 'post'];
@@ -610,6 +613,25 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
     await expectRefused('withdraw', { id: escalationId }, { token: tokens.ci, body: { reason: 'again' } }, 409, 'EscalationEnded');
     await expectRefused('decide', { id: escalationId }, { token: tokens.alice, body: { decision: 'approve' } }, 409, 'EscalationEnded');
     await expectRefused('acknowledge', { id: escalationId }, { token: tokens.alice }, 409, 'EscalationEnded');
+  });
+
+  it('long-polls for the outcome: 202 with who is asked while it runs, 200 with the outcome once it ends, a bad wait refused', async () => {
+    const escalationId = await raised();
+    const running = await answer('getOutcome', { id: escalationId }, { token: tokens.carol });
+    expect(running).toMatchObject({ status: 202, json: { escalationId, status: 'running', outcome: null, awaitedReviewers: ['alice'] } });
+    expect(running.headers.get('retry-after')).toBe('1');
+
+    const held = answer('getOutcome', { id: escalationId, query: 'wait=60s' }, { token: tokens.carol });
+    // The poll is held open: the withdrawal comes while it waits, and ends it.
+    await env.escalator.withdraw(escalationId, { by: 'ci', reason: 'reverted' });
+    expect(await held).toMatchObject({ status: 200, json: { escalationId, status: 'ended', outcome: { outcome: 'withdrawn', reason: expect.stringContaining('reverted') } } });
+    expect(await answer('getOutcome', { id: escalationId }, { token: tokens.ci })).toMatchObject({ status: 200, json: { status: 'ended', outcome: { outcome: 'withdrawn' } } });
+
+    const tooLong = await expectRefused('getOutcome', { id: escalationId, query: 'wait=10m' }, { token: tokens.ci }, 400, 'InvalidInput');
+    expect(tooLong.json.error.details).toEqual([{ path: 'query.wait', message: expect.stringContaining('at most 120s') }]);
+    await expectRefused('getOutcome', { id: escalationId, query: 'wait=soon' }, { token: tokens.ci }, 400, 'InvalidInput');
+    await expectRefused('getOutcome', { id: escalationId, query: 'watt=5s' }, { token: tokens.ci }, 400, 'InvalidInput');
+    await expectRefused('getOutcome', { id: 'escalation-never-raised', query: 'wait=1s' }, { token: tokens.ci }, 404, 'EscalationNotFound');
   });
 
   it('takes a recovery report with 202, and refuses an unknown escalation', async () => {

@@ -49,7 +49,9 @@ export function buildShim(options: ShimOptions): FastifyInstance {
   app.decorateRequest('identity', undefined);
   holdRoutesToTable(app, routes);
   const apiDocument = openApiDocument(routes);
-  const shim: ShimContext = { options, metrics: options.metrics ?? createShimMetrics({ processMetrics: false }), apiDocument, apiDocsPage: docsPage(apiDocument) };
+  const closing = new AbortController();
+  app.addHook('preClose', async () => closing.abort());
+  const shim: ShimContext = { options, metrics: options.metrics ?? createShimMetrics({ processMetrics: false }), apiDocument, apiDocsPage: docsPage(apiDocument), closing: closing.signal };
   // Before the rate limiter, whose route hook would otherwise count them.
   registerRoutes(app, routes.filter((route) => route.unlimited), shim);
 

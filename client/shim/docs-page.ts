@@ -44,7 +44,7 @@ ${Object.entries(document.components.schemas).map(([name, schema]) => schemaSect
 }
 
 function operationSection(document: OpenApiDocument, path: string, method: string, operation: OpenApiOperation): string {
-  const parameters = (operation.parameters ?? []).map((ref) => document.components.parameters[ref.$ref.split('/').at(-1)!]!);
+  const parameters = (operation.parameters ?? []).map((parameter) => ('$ref' in parameter ? document.components.parameters[parameter.$ref.split('/').at(-1)!]! : parameter));
   const body = operation.requestBody;
   return `<section id="${operationAnchor(operation)}" class="operation">
 <h2><span class="method ${method}">${method.toUpperCase()}</span> <code>${text(path)}</code></h2>

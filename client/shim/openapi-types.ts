@@ -15,14 +15,14 @@ export interface OpenApiOperation {
   summary: string;
   description: string;
   security: Array<Record<string, string[]>>;
-  parameters?: Array<{ $ref: string }>;
+  parameters?: Array<{ $ref: string } | OpenApiParameter>;
   requestBody?: { description: string; required: boolean; content: Record<string, { schema: JsonSchema }> };
   responses: Record<string, OpenApiResponse | { $ref: string }>;
 }
 
 export interface OpenApiParameter {
   name: string;
-  in: 'path' | 'header';
+  in: 'path' | 'header' | 'query';
   required: boolean;
   description: string;
   schema: JsonSchema;

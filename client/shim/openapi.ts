@@ -8,6 +8,7 @@ import {
   healthSchema,
   raiseResultSchema,
   receiptSchema,
+  outcomeAnswerSchema,
   recoveredAcceptedSchema,
   retryingActionSchema,
 } from '../../domain/api-responses.js';
@@ -31,7 +32,7 @@ import { errorCodesOf, reasonPhrases, whyCode } from './routes-errors.js';
 import { shimRoutes } from './routes-table.js';
 import { slackInteractionFormSchema } from './slack-interactions.js';
 import { methodNotAllowedCode } from './unrouted-requests.js';
-import type { JsonSchema, OpenApiDocument, OpenApiOperation, OpenApiResponse } from './openapi-types.js';
+import type { JsonSchema, OpenApiDocument, OpenApiOperation, OpenApiParameter, OpenApiResponse } from './openapi-types.js';
 
 // The OpenAPI document is generated from the route table (routes-table.ts): the operations from the
 // routes, the schemas from the zod schemas below, which the routes name by identity.
@@ -64,6 +65,7 @@ export const responseSchemas = {
   ErrorBody: errorBodySchema,
   FieldError: fieldErrorSchema,
   Receipt: receiptSchema,
+  OutcomeAnswer: outcomeAnswerSchema,
   EscalationStatus: escalationStatusSchema,
   RetryingAction: retryingActionSchema,
   RecordedGateFailure: gateFailureSchema,
@@ -80,6 +82,7 @@ type ResponseSchemaName = keyof typeof responseSchemas;
 type SchemaName = RequestSchemaName | ResponseSchemaName;
 
 const schemaDescriptions: Record<SchemaName, string> = {
+  OutcomeAnswer: 'The outcome of an escalation once it ended; while it runs, who is asked and until when.',
   GateFailure: 'A failed CI/CD gate, as a pipeline reports it. Re-sending the same `idempotencyKey` never starts a second escalation.',
   DecisionBody: 'A decision; the reviewer is the identity of the bearer token, never a field of the body.',
   AcknowledgeBody: '"On it": stops the re-notification rounds. An empty object, or no body at all.',
@@ -176,6 +179,7 @@ function operationObject(spec: ShimRoute, sharedResponses: Record<string, OpenAp
     ...[...spec.url.matchAll(/:(\w+)/g)].map(([, name]) => parameterRef(pathParameters[name!] ?? missing(`a component parameter for :${name}`))),
     ...(spec.idempotencyKey ? [parameterRef('IdempotencyKey')] : []),
     ...(spec.slackSignature ? [parameterRef('SlackSignature'), parameterRef('SlackRequestTimestamp')] : []),
+    ...(spec.query ? queryParameters(spec.query) : []),
   ];
   const responses: Record<string, OpenApiResponse | { $ref: string }> = {};
   for (const [status, answer] of Object.entries(spec.answers)) {
@@ -209,6 +213,15 @@ function operationObject(spec: ShimRoute, sharedResponses: Record<string, OpenAp
     // Integer-like keys keep ascending order in every JavaScript engine, so the statuses come sorted.
     responses,
   };
+}
+
+/** Each key of a route's query schema, described by its own schema (input side: what a caller sends). */
+function queryParameters(schema: z.ZodType): OpenApiParameter[] {
+  const json = z.toJSONSchema(schema, { io: 'input' }) as { properties?: Record<string, JsonSchema>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, property]) => {
+    const { description, ...rest } = property;
+    return { name, in: 'query', required: json.required?.includes(name) ?? false, description: String(description ?? name), schema: rest };
+  });
 }
 
 function requestBodyOf(body: BodySpec): NonNullable<OpenApiOperation['requestBody']> {

@@ -16,7 +16,7 @@ export function errorCodesOf(route: ShimRoute): Map<number, ErrorCode[]> {
   const add = (status: number, ...more: ErrorCode[]) => codes.set(status, [...(codes.get(status) ?? []), ...more]);
   const pathParameter = route.url.includes('/:');
   if (route.body) add(400, ...(route.body.form ? formRefusals : bodyRefusals));
-  if (route.idempotencyKey && !route.body) add(400, 'InvalidInput');
+  if ((route.idempotencyKey || route.query) && !route.body) add(400, 'InvalidInput');
   if (pathParameter) add(400, 'FST_ERR_BAD_URL');
   if (route.access !== 'public') add(401, 'Unauthenticated');
   if (route.access !== 'public' && route.access !== 'any-token') add(403, 'Forbidden');
@@ -38,7 +38,7 @@ export function whyCode(code: ErrorCode, access: Access): string {
 }
 
 const reasons: Record<Exclude<ErrorCode, 'Forbidden'>, string> = {
-  InvalidInput: 'the body or a header failed its schema; `details` names each bad field',
+  InvalidInput: 'the body, a header or the query string failed its schema; `details` names each bad field',
   Unauthenticated: 'no bearer token, or one the shim does not know',
   EscalationNotFound: 'no escalation has this id',
   NotFound: 'no such route',

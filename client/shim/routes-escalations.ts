@@ -1,6 +1,6 @@
-import { escalationStatusSchema, raiseResultSchema, receiptSchema, recoveredAcceptedSchema } from '../../domain/api-responses.js';
+import { escalationStatusSchema, outcomeAnswerSchema, raiseResultSchema, receiptSchema, recoveredAcceptedSchema } from '../../domain/api-responses.js';
 import { type GateFailureInput, gateFailureSchema } from '../../domain/gate-failure.js';
-import { acknowledgeBodySchema, breakGlassBodySchema, decisionBodySchema, reassignBodySchema, recoveredBodySchema, withdrawBodySchema } from '../../domain/request-bodies.js';
+import { acknowledgeBodySchema, breakGlassBodySchema, decisionBodySchema, outcomeQuerySchema, reassignBodySchema, recoveredBodySchema, withdrawBodySchema } from '../../domain/request-bodies.js';
 import { DecisionRefusedError } from '../errors.js';
 import { defineRoute, type ShimContext, type ShimRoute } from './routes.js';
 import type { Identity } from './tokens.js';
@@ -36,6 +36,32 @@ export const escalationRoutes: readonly ShimRoute[] = [
     access: 'any-token',
     answers: { 200: { description: 'The escalation as it stands, with the side effects being retried for it.', schema: escalationStatusSchema } },
     handler: async ({ escalationId }, { options }) => options.escalator.statusWithRetries(escalationId),
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/v1/escalations/:id/outcome',
+    operationId: 'getOutcome',
+    tag: 'Escalations',
+    summary: 'Wait for the outcome (long poll)',
+    description:
+      'For a pipeline that cannot hold a connection open for hours: with `wait`, the request is held until the escalation ends or the wait runs out, then answered. Poll again on 202. A worker or Temporal restart meanwhile does not end the wait; the shim closing answers at once.',
+    access: 'any-token',
+    query: outcomeQuerySchema,
+    answers: {
+      200: { description: 'Ended: the outcome (or `closed-without-outcome`, when an operator terminated the run in Temporal).', schema: outcomeAnswerSchema },
+      202: { description: 'Still running when the wait ran out: who is asked, and until when. Poll again.', schema: outcomeAnswerSchema },
+    },
+    handler: async ({ escalationId, query, reply }, { options, closing }) => {
+      const gone = new AbortController();
+      // The caller hanging up ends the wait, so an abandoned poll holds no server call.
+      reply.raw.once('close', () => gone.abort());
+      const waited = await options.escalator.waitForOutcome(escalationId, { until: Date.now() + (query.wait ?? 0), signal: AbortSignal.any([gone.signal, closing]) });
+      if (waited.kind === 'ended') return reply.code(200).send({ escalationId, status: 'ended', outcome: waited.outcome, awaitedReviewers: [], deadline: null });
+      if (waited.kind === 'closed-without-outcome') return reply.code(200).send({ escalationId, status: 'closed-without-outcome', outcome: null, awaitedReviewers: [], deadline: null });
+      const view = await options.escalator.status(escalationId);
+      if (view.status === 'ended' && view.outcome) return reply.code(200).send({ escalationId, status: 'ended', outcome: view.outcome, awaitedReviewers: [], deadline: null });
+      return reply.code(202).header('retry-after', '1').send({ escalationId, status: 'running', outcome: null, awaitedReviewers: view.awaitedReviewers, deadline: view.deadline });
+    },
   }),
   defineRoute({
     method: 'POST',

@@ -19,6 +19,8 @@ export interface ShimContext {
   metrics: ShimMetrics;
   apiDocument: OpenApiDocument;
   apiDocsPage: string;
+  /** Aborted when the shim starts closing: long polls answer at once rather than hold the close up. */
+  closing: AbortSignal;
 }
 
 /** A route's request body. Its schema must be one of openapi.ts's components, which name it. */
@@ -43,16 +45,18 @@ export interface AnswerSpec {
  * (404), the body (400), the Idempotency-Key (400). Authentication (401) and the rate limit (429)
  * come before, in hooks.
  */
-export interface RouteCall<A extends Access, U extends string, B extends BodySpec | undefined> {
+export interface RouteCall<A extends Access, U extends string, B extends BodySpec | undefined, Q extends z.ZodType | undefined = undefined> {
   request: FastifyRequest;
   reply: FastifyReply;
   identity: A extends 'public' ? undefined : Identity;
   escalationId: U extends `${string}/:id${string}` ? string : undefined;
   body: B extends { parse: false } ? unknown : B extends { schema: infer S extends z.ZodType } ? z.output<S> : undefined;
   idempotencyKey: string | undefined;
+  /** The query string as the route's `query` schema parses it (400 otherwise). */
+  query: Q extends z.ZodType ? z.output<Q> : undefined;
 }
 
-interface RouteDocs<A extends Access, U extends string, B extends BodySpec | undefined> {
+interface RouteDocs<A extends Access, U extends string, B extends BodySpec | undefined, Q extends z.ZodType | undefined = undefined> {
   method: 'GET' | 'POST';
   /** Fastify's syntax. `:id` is an escalation id (a malformed one is answered 404), `:token` an action link's token. */
   url: U;
@@ -66,6 +70,8 @@ interface RouteDocs<A extends Access, U extends string, B extends BodySpec | und
   /** Slack's signature headers: the credential of a Slack request. */
   slackSignature?: true;
   body?: B;
+  /** The query parameters: an object schema, each key documented as a parameter from its description. */
+  query?: Q;
   /** Success statuses, and the pages some public routes answer errors with. */
   answers: Record<number, AnswerSpec>;
   /** Error codes beyond those every route of its kind can answer (auth, body parsing, unknown id). */
@@ -82,16 +88,16 @@ type Registrar = (app: FastifyInstance, shim: ShimContext, route: ShimRoute) => 
 type Serving<Call> = { handler: (call: Call, shim: ShimContext) => Promise<unknown>; register?: never } | { register: Registrar; handler?: never };
 
 /** A route as the table holds it, whatever its access, path and body. */
-export type ShimRoute = RouteDocs<Access, string, BodySpec | undefined> &
-  Serving<{ request: FastifyRequest; reply: FastifyReply; identity: Identity | undefined; escalationId: string | undefined; body: unknown; idempotencyKey: string | undefined }>;
+export type ShimRoute = RouteDocs<Access, string, BodySpec | undefined, z.ZodType | undefined> &
+  Serving<{ request: FastifyRequest; reply: FastifyReply; identity: Identity | undefined; escalationId: string | undefined; body: unknown; idempotencyKey: string | undefined; query: unknown }>;
 
 /**
  * One route of the shim: how it is served and how /openapi.json documents it. The handler's call is
  * typed from the spec: the identity where a token is needed, the escalation id where the path has
  * `:id`, the body as its schema parses it.
  */
-export function defineRoute<const A extends Access, const U extends string, const B extends BodySpec | undefined = undefined>(
-  spec: RouteDocs<A, U, B> & Serving<RouteCall<A, U, B>>,
+export function defineRoute<const A extends Access, const U extends string, const B extends BodySpec | undefined = undefined, const Q extends z.ZodType | undefined = undefined>(
+  spec: RouteDocs<A, U, B, Q> & Serving<RouteCall<A, U, B, Q>>,
 ): ShimRoute {
   // registerRoutes builds each call from this same spec, so the call has the shape its types say.
   return spec as unknown as ShimRoute;
@@ -148,7 +154,8 @@ function served(route: ShimRoute, shim: ShimContext): (request: FastifyRequest, 
     const { body: spec } = route;
     const body = !spec || spec.parse === false ? request.body : parseBody(spec.schema, spec.required ? request.body : bodyOrEmpty(request));
     const idempotencyKey = route.idempotencyKey ? idempotencyKeyOf(request) : undefined;
-    return handler({ request, reply, identity, escalationId, body, idempotencyKey }, shim);
+    const query = route.query ? parseQuery(route.query, request.query) : undefined;
+    return handler({ request, reply, identity, escalationId, body, idempotencyKey, query }, shim);
   };
 }
 
@@ -179,6 +186,12 @@ function idempotencyKeyOf(request: FastifyRequest): string | undefined {
 /** The body of a route whose body may be left out: none at all reads as `{}`, but a JSON `null` is a wrong type, not "no body". */
 function bodyOrEmpty(request: FastifyRequest): unknown {
   return request.body === undefined ? {} : request.body;
+}
+
+function parseQuery(schema: z.ZodType, query: unknown): unknown {
+  const result = schema.safeParse(query ?? {});
+  if (!result.success) throw new HttpError(400, 'InvalidInput', 'the query string is invalid', fieldErrors(result.error).map((e) => ({ ...e, path: `query.${e.path}` })));
+  return result.data;
 }
 
 function parseBody(schema: z.ZodType, body: unknown): unknown {
