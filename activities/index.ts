@@ -1,5 +1,6 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type { Transporter } from 'nodemailer';
+import type { TicketOpened, TicketRequest } from '../domain/engine/tickets.js';
 import type { EscalationOutcome } from '../domain/escalation.js';
 import { type PolicySnapshot, resolvePlan } from '../domain/escalation-plan.js';
 import type { GateFailure } from '../domain/gate-failure.js';
@@ -13,14 +14,26 @@ import { type createPagerDuty } from './channels/pagerduty.js';
 import type { PagerDutyTrigger, SlackDecisionRequest, SlackMessageUpdate, SlackPosted, WebhookEvent } from './channels/types.js';
 import { type createSlackNotifier } from './channels/slack.js';
 import { type createWebhookSender } from './channels/webhook.js';
+import type { GitHubApp } from './pipelines/github-app.js';
+import type { GitLabClient } from './pipelines/gitlab.js';
+import { createPipelineReporter } from './pipelines/report.js';
 import { createRouter } from './routing.js';
+import { type createJiraTickets } from './tickets/jira.js';
+import { type createServiceNowTickets } from './tickets/servicenow.js';
 import type { ReviewerEmail } from './types.js';
 
 /** The optional channels this worker can reach; the workflow learns which through the snapshot. */
 export interface ChannelDependencies {
+  /** A GitHub App: check runs on commits and deployment protection rule reviews. */
+  github?: GitHubApp;
+  /** A GitLab approver's client: commit statuses and deployment approvals. */
+  gitlab?: GitLabClient;
   slack?: ReturnType<typeof createSlackNotifier>;
   pagerDuty?: ReturnType<typeof createPagerDuty>;
   webhook?: ReturnType<typeof createWebhookSender>;
+  /** Ticket systems; a policy's `tickets.system` is reachable when its system is here. */
+  jira?: ReturnType<typeof createJiraTickets>;
+  serviceNow?: ReturnType<typeof createServiceNowTickets>;
 }
 
 export interface ActivityDependencies {
@@ -50,7 +63,8 @@ export function createActivities(deps: ActivityDependencies) {
       const plan = resolvePlan(policy, failure, { at: new Date(at), ordinal });
       if (!plan) throw ApplicationFailure.nonRetryable(`no policy for gate "${failure.gate.name}" and no "*" entry in ${deps.policy.file}`, 'NoPolicyForGate');
       const channels = deps.channels ?? {};
-      return { policyVersion: version, policySource: deps.policy.file, plan, reachable: { slack: !!channels.slack, pagerduty: !!channels.pagerDuty, webhook: !!channels.webhook } };
+      const tickets = plan.tickets?.system === 'jira' ? !!channels.jira : plan.tickets?.system === 'servicenow' ? !!channels.serviceNow : false;
+      return { policyVersion: version, policySource: deps.policy.file, plan, reachable: { slack: !!channels.slack, pagerduty: !!channels.pagerDuty, webhook: !!channels.webhook, tickets } };
     },
     routeReviewers: createRouter(deps.store),
     emailReviewer,
@@ -75,6 +89,11 @@ export function createActivities(deps: ActivityDependencies) {
       );
     },
     requestRollback,
+    ...createPipelineReporter({
+      ...(deps.channels?.github ? { github: deps.channels.github } : {}),
+      ...(deps.channels?.gitlab ? { gitlab: deps.channels.gitlab } : {}),
+      escalationUrl: (escalationId) => `${deps.email.publicUrl.replace(/\/$/, '')}/v1/escalations/${encodeURIComponent(escalationId)}`,
+    }),
     /** Posts a Slack decision request (de-duplicated by its key across retries). */
     async postSlack(request: SlackDecisionRequest): Promise<SlackPosted> {
       return counted('slack', deps.metrics, () => channel(deps.channels?.slack, 'Slack').postSlackDecisionRequest(request));
@@ -93,6 +112,19 @@ export function createActivities(deps: ActivityDependencies) {
     /** One signed webhook event; its id is stable, so receivers drop redeliveries. */
     async sendWebhook(event: WebhookEvent): Promise<void> {
       await counted('webhook', deps.metrics, () => channel(deps.channels?.webhook, 'webhook').sendWebhookEvent(event));
+    },
+    /**
+     * Opens the escalation's one ticket (a Jira issue or a ServiceNow incident), or finds the one an
+     * earlier attempt opened; links it to the escalation's page under the public URL.
+     */
+    async openTicket(request: TicketRequest): Promise<TicketOpened> {
+      const escalationUrl = `${deps.email.publicUrl.replace(/\/$/, '')}/v1/escalations/${encodeURIComponent(request.escalationId)}`;
+      const opened =
+        request.system === 'jira'
+          ? await channel(deps.channels?.jira, 'Jira').openIssue(request, escalationUrl)
+          : await channel(deps.channels?.serviceNow, 'ServiceNow').openIncident(request, escalationUrl);
+      log.info('ticket opened', { system: opened.system, key: opened.key, transition: opened.transition });
+      return opened;
     },
     /** Appends timeline entries to the outcome store; retried calls write nothing twice. */
     async recordEvents(events: EscalationEvents): Promise<void> {

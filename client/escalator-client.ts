@@ -16,6 +16,7 @@ import {
 import { type Receipt, receiptOfView } from '../domain/engine/view.js';
 import { fieldErrors } from '../domain/field-errors.js';
 import { escalationIdFor, type GateFailureInput, gateFailureSchema } from '../domain/gate-failure.js';
+import type { PipelineLink } from '../domain/pipeline-link.js';
 import type { escalateGateFailure } from '../workflows/escalation.js';
 import { escalationWorkflowType } from '../workflows/input.js';
 import { acknowledgeUpdate, breakGlassUpdate, decideUpdate, gateRecoveredSignal, reassignUpdate, stateQuery, type UpdateAnswer, withdrawUpdate } from '../workflows/messages.js';
@@ -48,8 +49,12 @@ export class EscalatorClient {
     private readonly taskQueue: string,
   ) {}
 
-  /** Starts the escalation for a gate failure, or attaches to the one its idempotency key already started. */
-  async raise(input: GateFailureInput): Promise<RaiseResult> {
+  /**
+   * Starts the escalation for a gate failure, or attaches to the one its idempotency key already
+   * started. `pipeline` is for Escalator's own GitHub and GitLab receivers: the pipeline the
+   * escalation reports to (never taken from a caller's request).
+   */
+  async raise(input: GateFailureInput, options: { pipeline?: PipelineLink } = {}): Promise<RaiseResult> {
     const parsed = gateFailureSchema.safeParse(input);
     if (!parsed.success) throw new InvalidInputError('invalid gate failure', fieldErrors(parsed.error));
     const failure = parsed.data;
@@ -58,7 +63,7 @@ export class EscalatorClient {
       await this.client.workflow.start<typeof escalateGateFailure>(escalationWorkflowType, {
         workflowId: escalationId,
         taskQueue: this.taskQueue,
-        args: [{ failure }],
+        args: [{ failure, ...(options.pipeline ? { pipeline: options.pipeline } : {}) }],
         // One escalation per key, ever: a re-delivered event never starts a second one, even after the first ended.
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         workflowIdConflictPolicy: 'FAIL',

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { refusalCodes } from './escalation-terms.js';
 import { decisionSchema, escalationStatusKindSchema, modelNameSchema, outcomeKindSchema, routingScoreSchema, stageSchema } from './escalation-schemas.js';
 import { gateFailureSchema } from './gate-failure.js';
+import { ticketSystems } from './policy.js';
 import { escalationIdSchema } from './request-bodies.js';
 import { timelineEntrySchema } from './timeline-schema.js';
 
@@ -14,7 +15,7 @@ const count = z.number().int().min(0);
 
 /** Codes the shim answers with itself. */
 // `BadRequest`: a request that is not well-formed HTTP (or whose headers are too large), refused before any route.
-export const shimErrorCodes = ['InvalidInput', 'Unauthenticated', 'Forbidden', 'EscalationNotFound', 'NotFound', 'MethodNotAllowed', 'RateLimited', 'IdentityProviderUnavailable', 'TemporalUnreachable', 'Internal', 'BadRequest'] as const;
+export const shimErrorCodes = ['InvalidInput', 'Unauthenticated', 'Forbidden', 'EscalationNotFound', 'NotFound', 'MethodNotAllowed', 'RateLimited', 'IdentityProviderUnavailable', 'TemporalUnreachable', 'Internal', 'BadRequest', 'DeliveryReplayed'] as const;
 
 /** Fastify's own refusals of a request, passed on with Fastify's code. */
 export const fastifyErrorCodes = [
@@ -112,6 +113,33 @@ export const escalationViewSchema = z
     decisions: z.array(decisionSchema),
     timeline: z.array(timelineEntrySchema),
     outcome: escalationOutcomeSchema.nullable(),
+    ticket: z
+      .object({
+        system: z.enum(ticketSystems),
+        key: z.string().describe('The Jira issue key (OPS-123) or ServiceNow incident number (INC0010001)'),
+        url: z.string().describe('Where people open the ticket'),
+      })
+      .strict()
+      .nullable()
+      .describe("The ticket opened after the end where the policy's `tickets` asks for one; null before that, or when none was opened"),
+  })
+  .strict();
+
+/** What one GitHub or GitLab delivery did: an escalation started, attached to or recovered, or nothing, and why. */
+export const deliveryResultSchema = z
+  .object({
+    kind: z.enum(['started', 'attached', 'recovered', 'ignored']),
+    escalationId: escalationIdSchema.nullable(),
+    reason: z.string().nullable().describe('Why nothing was done (no integrations entry names the repository, an action Escalator does not act on, …)'),
+  })
+  .strict();
+
+export type DeliveryResult = z.output<typeof deliveryResultSchema>;
+
+export const deliveryAnswerSchema = z
+  .object({
+    delivery: z.string().nullable().describe('The delivery id (X-GitHub-Delivery, X-Gitlab-Event-UUID); taken: a replay is refused'),
+    results: z.array(deliveryResultSchema),
   })
   .strict();
 

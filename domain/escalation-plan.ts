@@ -1,5 +1,5 @@
 import type { GateFailure } from './gate-failure.js';
-import type { CommentRule, ExhaustedAction, NotificationChannel, Policy, PolicyGate, PolicyRule, PolicyStep, ReviewerSource, RoutingFactor } from './policy.js';
+import type { CommentRule, ExhaustedAction, NotificationChannel, Policy, PolicyGate, PolicyRule, PolicyStep, ReviewerSource, RoutingFactor, TicketSettings } from './policy.js';
 import { type Interval, quietIntervals } from './quiet-hours.js';
 import { describeWhen, firstMatchingRule, gateEntryKey } from './rule-conditions.js';
 import { isOutOfOffice, isWorking, onCallAt, parseWorkingHours, poolMembersAt } from './schedule.js';
@@ -66,6 +66,8 @@ interface PlanCommon {
   notes: string[];
   /** The channels this failure's severity reaches reviewers through, and the tiers that page. */
   channels: { use: NotificationChannel[]; pageTiers: string[] };
+  /** When the escalation's end opens a ticket, and where; absent when the policy opens none. */
+  tickets?: TicketSettings;
 }
 
 export interface SequentialPlan extends PlanCommon {
@@ -113,8 +115,11 @@ export interface PolicySnapshot {
   policyVersion: string;
   policySource: string;
   plan: EscalationPlan;
-  /** Which optional channels the worker that took the snapshot can reach. */
-  reachable?: { slack: boolean; pagerduty: boolean; webhook: boolean };
+  /**
+   * Which optional channels the worker that took the snapshot can reach. `tickets`: the ticket system
+   * the policy names is configured (absent from snapshots taken before tickets existed).
+   */
+  reachable?: { slack: boolean; pagerduty: boolean; webhook: boolean; tickets?: boolean };
 }
 
 /** The moment and history a plan is resolved for. */
@@ -154,6 +159,7 @@ export function resolvePlan(policy: Policy, failure: GateFailure, context: Resol
       notify: policy.breakGlass?.notify ? resolver.source(policy.tiers[policy.breakGlass.notify]!.reviewers) : [],
     },
     channels: { use: policy.channels.bySeverity[failure.severity], pageTiers: policy.channels.pageTiers },
+    ...(policy.tickets ? { tickets: policy.tickets } : {}),
     quietHours:
       policy.quietHours?.notify === 'primary-oncall-only' && policy.quietHours.oncall
         ? {

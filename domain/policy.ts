@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { durationSchema } from './duration.js';
 import { gateKinds, severities } from './gate-failure.js';
+import { checkIntegrationGates, integrationsSchema } from './integrations.js';
 import { checkRuleConditions } from './rule-conditions.js';
 import { parseWorkingHours, weekdays } from './schedule.js';
 
@@ -217,6 +218,43 @@ const poolSchema = z
   })
   .strict();
 
+/** Which ends of an escalation open a ticket: exhausted (whatever its action did), rolled back, flagged for postmortem. */
+export const ticketTriggers = ['exhausted', 'rolled-back', 'postmortem'] as const;
+export const ticketSystems = ['jira', 'servicenow'] as const;
+
+const jiraTicketSchema = z
+  .object({
+    project: z.string().regex(/^[A-Z][A-Z0-9_]+$/, 'a Jira project key such as OPS: an upper-case letter, then upper-case letters, digits or _'),
+    issueType: z.string().min(1).default('Task'),
+    labels: z.array(z.string().regex(/^\S{1,255}$/, 'a Jira label: no spaces, at most 255 characters')).default([]),
+    /** Applied right after the issue is opened when the outcome leaves nothing for people to do (a rollback that went through). */
+    doneTransition: z.string().min(1).optional(),
+  })
+  .strict();
+
+const serviceNowTicketSchema = z
+  .object({
+    /** The group's sys_id, or its name (looked up in sys_user_group). */
+    assignmentGroup: z.string().min(1).optional(),
+    category: z.string().min(1).optional(),
+    /** 1 high, 2 medium, 3 low; by default from the failure's severity. */
+    urgency: z.literal([1, 2, 3], { error: 'urgency is 1 (high), 2 (medium) or 3 (low)' }).optional(),
+  })
+  .strict();
+
+const ticketsSchema = z
+  .object({
+    when: z.array(z.enum(ticketTriggers, { error: `a trigger is one of ${ticketTriggers.join(', ')}` })).min(1).default([...ticketTriggers]),
+    system: z.enum(ticketSystems, { error: `system is one of ${ticketSystems.join(', ')}` }),
+    jira: jiraTicketSchema.optional(),
+    servicenow: serviceNowTicketSchema.optional(),
+  })
+  .strict()
+  .superRefine((tickets, ctx) => {
+    if (tickets.system === 'jira' && !tickets.jira) ctx.addIssue({ code: 'custom', path: ['jira'], message: 'system jira needs jira: { project: <KEY> }' });
+    if (tickets.system === 'servicenow' && !tickets.servicenow) ctx.addIssue({ code: 'custom', path: ['servicenow'], message: 'system servicenow needs servicenow: { … } (it may be empty: {})' });
+  });
+
 /**
  * The policy file (YAML) as a team writes it. Durations arrive as text and leave as milliseconds.
  * Gates are keyed by gate name; the key `"*"` applies to gates without their own entry.
@@ -251,6 +289,10 @@ export const policySchema = z
       .object({ from: clock, to: clock, notify: z.enum(['primary-oncall-only', 'all']), oncall: name.optional() })
       .strict()
       .optional(),
+    /** Open a Jira issue or ServiceNow incident when an escalation ends in one of `when`; credentials come from the worker's environment. */
+    tickets: ticketsSchema.optional(),
+    /** GitHub and GitLab events that are gate failures, and their gates. */
+    integrations: integrationsSchema.prefault({}),
     /** Which channels reach reviewers, by severity; PagerDuty pages only the tiers named here. */
     channels: z
       .object({
@@ -271,7 +313,8 @@ export const policySchema = z
       .prefault({}),
   })
   .strict()
-  .superRefine(checkReferences);
+  .superRefine(checkReferences)
+  .superRefine(checkIntegrationGates);
 
 
 export type Policy = z.output<typeof policySchema>;
@@ -283,6 +326,9 @@ export type ReviewerSource = z.output<typeof reviewerSource>;
 export type ExhaustedAction = z.output<typeof exhaustedSchema>;
 export type CommentRule = z.output<typeof commentRule>;
 export type RoutingFactor = (typeof routingFactors)[number];
+export type TicketSettings = z.output<typeof ticketsSchema>;
+export type TicketTrigger = (typeof ticketTriggers)[number];
+export type TicketSystem = (typeof ticketSystems)[number];
 
 // Typed loosely because it runs inside the schema that defines `Policy`.
 function checkReferences(policy: object, ctx: z.RefinementCtx): void {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { channels, decisionKinds } from './escalation-terms.js';
 import { modelNameSchema, outcomeKindSchema, routingScoreSchema, stageSchema } from './escalation-schemas.js';
-import { notificationChannels } from './policy.js';
+import { notificationChannels, ticketSystems } from './policy.js';
 
 // The escalation's timeline, one schema per event. `TimelineEntry` (domain/escalation.ts) is derived
 // from it, so the workflow cannot log an event this schema, and so /openapi.json, does not describe.
@@ -52,4 +52,12 @@ export const timelineEntrySchema = z.discriminatedUnion('event', [
   event('recovered', { pipelineRunId: z.string().optional() }),
   event('withdrawn', { by: z.string(), reason: z.string() }),
   event('ended', { outcome: outcomeKindSchema, reason: z.string() }),
+  /** After the end: the ticket the policy asked for is open (or was found open from an earlier attempt). */
+  event('ticket-opened', {
+    system: z.enum(ticketSystems),
+    key: z.string().describe('The Jira issue key (OPS-123) or ServiceNow incident number (INC0010001)'),
+    url: z.string(),
+    transition: z.string().nullable().describe('The Jira transition applied because the outcome left nothing to do; null when none was'),
+  }),
+  event('ticket-failed', { system: z.enum(ticketSystems), error: z.string() }),
 ]);

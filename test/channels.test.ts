@@ -1,5 +1,4 @@
 import { createHmac } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/activity';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPagerDuty } from '../activities/channels/pagerduty.js';
 import { createSlackNotifier } from '../activities/channels/slack.js';
@@ -11,21 +10,11 @@ import { startFakePagerDuty, type FakePagerDuty } from './helpers/fake-pagerduty
 import { startFakeSlack, type FakeSlack } from './helpers/fake-slack.js';
 import { gateFailure } from './helpers/gate-failure.js';
 import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';
+import { failureOf } from './helpers/activity-failure.js';
 
 const failure = gateFailureSchema.parse(gateFailure({ idempotencyKey: 'gate-4711' }));
 const escalationId = 'escalation-gate-4711';
 
-/** Resolves to the ApplicationFailure the call rejected with; fails the test if it resolved. */
-async function failureOf(call: Promise<unknown>): Promise<ApplicationFailure> {
-  const error = await call.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (rejection: unknown) => rejection,
-  );
-  expect(error).toBeInstanceOf(ApplicationFailure);
-  return error as ApplicationFailure;
-}
 
 describe('Slack decision requests', () => {
   let fake: FakeSlack;

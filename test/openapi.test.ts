@@ -11,9 +11,12 @@ import { createShimMetrics } from '../client/shim/metrics.js';
 import { defineRoute } from '../client/shim/routes.js';
 import { shimRoutes } from '../client/shim/routes-table.js';
 import { createActionToken } from '../domain/action-tokens.js';
+import { integrationsSchema } from '../domain/integrations.js';
 
 const actionSecret = 'test-action-secret-0123456789abcdef-xyz';
 const slackSecret = 'slack-signing-secret-0123456789';
+const gitHubSecret = 'github-webhook-secret-0123456789';
+const gitLabToken = 'gitlab-webhook-token-0123456789';
 import { openApiDocument, type OpenApiOperation, type OpenApiParameter, type OpenApiResponse, responseSchemas } from '../client/shim/openapi.js';
 import { TokenRegistry } from '../client/shim/tokens.js';
 import { errorBodySchema, escalationStatusSchema, type escalationViewSchema, raiseResultSchema, type receiptSchema } from '../domain/api-responses.js';
@@ -125,6 +128,8 @@ describe('the OpenAPI document', () => {
       'GET /metrics metrics: 200 405',
       'GET /openapi.json openApiDocument: 200 405 429',
       'GET /docs apiDocs: 200 405 429',
+      'POST /v1/github/webhooks gitHubWebhook: 200 204 400 401 404 405 409 413 415 429 500',
+      'POST /v1/gitlab/webhooks gitLabWebhook: 200 204 400 401 404 405 409 413 415 429 500',
     ]);
   });
 
@@ -213,6 +218,13 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
       rateLimitPerMinute: 100_000,
       actions: { secret: actionSecret, consume: (tokenId, expiresAt) => env.store.consumeActionToken(tokenId, expiresAt), used: (tokenId) => env.store.actionTokenUsed(tokenId) },
       slack: { signingSecret: slackSecret, personFor: (id) => (id === 'U0ALICE' ? 'alice' : undefined) },
+      ciWebhooks: {
+        github: { webhookSecret: gitHubSecret, apiUrl: 'https://api.github.example' },
+        gitlab: { webhookToken: gitLabToken },
+        integrations: () => integrationsSchema.parse({}),
+        deliveries: { taken: (source, id) => env.store.deliveryTaken(source, id), take: (source, id) => env.store.takeDelivery(source, id) },
+        recordRefusal: (refusal) => env.store.recordRefusal(refusal),
+      },
     });
     await shim.listen({ host: '127.0.0.1', port: 0 });
     baseUrl = `http://127.0.0.1:${(shim.server.address() as AddressInfo).port}`;
@@ -288,6 +300,11 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
     const documented = operation.responses[String(response.status)];
     expect(documented, `${operationId} answered ${response.status}, which the document does not list: ${response.text.slice(0, 300)}`).toBeDefined();
     const { description, content, headers } = resolvedResponse(documented!);
+    if (!content) {
+      expect(response.text, `${operationId} ${response.status} is documented without a body`).toBe('');
+      answered.add(`${operationId} ${response.status}`);
+      return response;
+    }
     const declared = Object.entries(content ?? {});
     const matching = declared.find(([mediaType]) => response.contentType.startsWith(mediaType));
     expect(matching, `${operationId} ${response.status} answered ${response.contentType}, not ${declared.map(([mediaType]) => mediaType).join(' or ')}`).toBeDefined();
@@ -335,7 +352,8 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
     for (const { operation } of documentedOperations) {
       const response = await answer(operation.operationId, { id: 'escalation-never-raised' }, leastBody(operation));
       // An action link's token is its credential: a made-up one is refused as malformed, never asked for a bearer token.
-      const expected = operation.operationId.startsWith('action') ? 400 : operation.operationId === 'slackInteraction' ? 401 : 200;
+      const signed = ['slackInteraction', 'gitHubWebhook', 'gitLabWebhook'];
+      const expected = operation.operationId.startsWith('action') ? 400 : signed.includes(operation.operationId) ? 401 : 200;
       if (operation.security.length === 0) expect(response.status, operation.operationId).toBe(expected);
       else expect(response.json.error.code, operation.operationId).toBe('Unauthenticated');
     }
@@ -344,7 +362,7 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
   it('documents every path and method Fastify serves, with the path parameters its route takes and the body a POST reads', () => {
     const served = registeredRoutes(shim);
     expect(served).toEqual(documentedOperations.map(({ method, path }) => `${method} ${path}`).sort());
-    expect(served).toHaveLength(16);
+    expect(served).toHaveLength(18);
     for (const route of served) {
       const [method, path] = route.split(' ') as [string, string];
       const operation = document.paths[path]?.[method.toLowerCase() as 'get' | 'post'];
@@ -466,6 +484,29 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
           ['a signed payload that is no button click', {}, { rawBody: 'payload=%7B%7D', headers: { ...form, ...slackSigned('payload=%7B%7D') } }],
         );
       }
+      if (operation.operationId === 'gitHubWebhook') {
+        const ping = JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 });
+        const checkRun = JSON.stringify({ action: 'completed', check_run: { id: 1, name: 'unit-tests', head_sha: 'a'.repeat(40), status: 'completed', conclusion: 'failure', html_url: null, details_url: null, app: null }, repository: { id: 1, full_name: 'acme/unlisted', html_url: 'https://github.example/acme/unlisted' }, sender: { login: 'octocat', id: 1 } });
+        const github = (event: string, body: string, delivery: string, secret = gitHubSecret) => ({ rawBody: body, headers: { 'content-type': 'application/json', 'x-github-event': event, 'x-github-delivery': delivery, 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` } });
+        const delivery = `d-${Date.now()}`;
+        requests.push(
+          ['a signed ping', {}, github('ping', ping, `${delivery}-ping`)],
+          ['a signed check run for a repository no entry names', {}, github('check_run', checkRun, delivery)],
+          ['the same delivery again', {}, github('check_run', checkRun, delivery)],
+          ['a delivery signed with another secret', {}, github('check_run', checkRun, `${delivery}-forged`, 'not-the-secret-0123456789')],
+          ['a signed delivery without a delivery id', {}, github('check_run', checkRun, '')],
+          ['a signed check run of the wrong shape', {}, github('check_run', JSON.stringify({ action: 'completed' }), `${delivery}-shape`)],
+        );
+      }
+      if (operation.operationId === 'gitLabWebhook') {
+        const push = JSON.stringify({ object_kind: 'push' });
+        const gitlab = (event: string, body: string, token = gitLabToken) => ({ rawBody: body, headers: { 'content-type': 'application/json', 'x-gitlab-event': event, 'x-gitlab-token': token } });
+        requests.push(
+          ['a push event', {}, gitlab('Push Hook', push)],
+          ['a job event with the wrong token', {}, gitlab('Job Hook', push, 'wrong-token')],
+          ['a job event whose body is a push', {}, gitlab('Job Hook', push)],
+        );
+      }
       for (const [why, pathValues, options] of requests) seen.push(`${operation.operationId} ${why}: ${(await answer(operation.operationId, pathValues, options)).status}`);
     }
     expect(seen).toEqual(
@@ -484,6 +525,16 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
         'slackInteraction XML: 415',
         'slackInteraction a signed click by someone the policy does not know: 200',
         'slackInteraction a signed payload that is no button click: 400',
+        'gitHubWebhook no credentials: 401',
+        'gitHubWebhook a signed ping: 204',
+        'gitHubWebhook a signed check run for a repository no entry names: 200',
+        'gitHubWebhook the same delivery again: 409',
+        'gitHubWebhook a delivery signed with another secret: 401',
+        'gitHubWebhook a signed delivery without a delivery id: 400',
+        'gitHubWebhook a signed check run of the wrong shape: 400',
+        'gitLabWebhook a push event: 204',
+        'gitLabWebhook a job event with the wrong token: 401',
+        'gitLabWebhook a job event whose body is a push: 400',
       ]),
     );
   });

@@ -58,6 +58,21 @@ const environmentSchema = z.object({
   /** Outbound webhooks: every state change, signed with the secret; both or neither. */
   ESCALATOR_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
   ESCALATOR_WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  /** Jira Cloud, for policies whose `tickets.system` is jira: the site, an account's email and an API token; all three or none. */
+  ESCALATOR_JIRA_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ESCALATOR_JIRA_EMAIL: z.email().optional(),
+  ESCALATOR_JIRA_API_TOKEN: z.string().min(1).optional(),
+  /** ServiceNow, for policies whose `tickets.system` is servicenow: the instance, a user and its password; all three or none. */
+  ESCALATOR_SERVICENOW_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ESCALATOR_SERVICENOW_USER: z.string().min(1).optional(),
+  ESCALATOR_SERVICENOW_PASSWORD: z.string().min(1).optional(),
+  /** A GitHub App (id and its PEM private key's file): check runs on commits and deployment protection rule reviews; both or neither. */
+  ESCALATOR_GITHUB_APP_ID: z.string().regex(/^\d+$/, 'the numeric App ID from the app\'s settings page').optional(),
+  ESCALATOR_GITHUB_PRIVATE_KEY_FILE: z.string().min(1).optional(),
+  ESCALATOR_GITHUB_API_URL: z.url({ protocol: /^https?$/ }).default('https://api.github.com'),
+  /** GitLab: the API (…/api/v4) and the approver user's access token (scope api): commit statuses and deployment approvals; both or neither. */
+  ESCALATOR_GITLAB_API_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ESCALATOR_GITLAB_TOKEN: z.string().min(1).optional(),
   /** Signs the approve/reject links in emails (HS256, at least 32 characters); the shim needs the same secret. Unset: no links. */
   ESCALATOR_ACTION_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   ESCALATOR_ACTION_LINK_TTL: durationSchema.default(24 * 3_600_000),
@@ -93,7 +108,19 @@ const environmentSchema = z.object({
   /** Base URL of the OTLP/HTTP collector (`/v1/traces` is appended); unset: the exporter's default, http://localhost:4318. */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   OTEL_SERVICE_NAME: z.string().min(1).default('escalator-worker'),
+}).superRefine((environment, ctx) => {
+  requireTogether(environment, ['ESCALATOR_JIRA_URL', 'ESCALATOR_JIRA_EMAIL', 'ESCALATOR_JIRA_API_TOKEN'], ctx);
+  requireTogether(environment, ['ESCALATOR_SERVICENOW_URL', 'ESCALATOR_SERVICENOW_USER', 'ESCALATOR_SERVICENOW_PASSWORD'], ctx);
+  requireTogether(environment, ['ESCALATOR_GITHUB_APP_ID', 'ESCALATOR_GITHUB_PRIVATE_KEY_FILE'], ctx);
+  requireTogether(environment, ['ESCALATOR_GITLAB_API_URL', 'ESCALATOR_GITLAB_TOKEN'], ctx);
 });
+
+/** A ticket system or CI integration needs all of its settings: one given without the others is a mistake to name, not a system quietly left out. */
+function requireTogether<K extends string>(environment: Partial<Record<K, unknown>>, names: K[], ctx: z.RefinementCtx): void {
+  const given = names.filter((name) => environment[name] !== undefined);
+  if (given.length === 0 || given.length === names.length) return;
+  for (const name of names.filter((name) => !given.includes(name))) ctx.addIssue({ code: 'custom', path: [name], message: `required with ${given.join(' and ')}` });
+}
 
 export type WorkerConfig = z.output<typeof environmentSchema>;
 export type LogLevelName = (typeof logLevels)[number];

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import nodemailer from 'nodemailer';
@@ -5,6 +6,10 @@ import { createPagerDuty } from '../activities/channels/pagerduty.js';
 import { createSlackNotifier } from '../activities/channels/slack.js';
 import { createWebhookSender } from '../activities/channels/webhook.js';
 import { createActivities } from '../activities/index.js';
+import { createGitHubApp } from '../activities/pipelines/github-app.js';
+import { createGitLabClient } from '../activities/pipelines/gitlab.js';
+import { createJiraTickets } from '../activities/tickets/jira.js';
+import { createServiceNowTickets } from '../activities/tickets/servicenow.js';
 import { createEscalatorMetrics, type EscalatorMetrics } from '../activities/metrics.js';
 import { openOutcomeStore, type OutcomeStore } from '../adapters/outcome-store/store.js';
 import { PolicySource } from '../adapters/policy-source.js';
@@ -60,6 +65,16 @@ export async function createEscalatorWorker(
       ...(config.ESCALATOR_SLACK_BOT_TOKEN ? { slack: createSlackNotifier({ baseUrl: config.ESCALATOR_SLACK_API_URL, botToken: config.ESCALATOR_SLACK_BOT_TOKEN }) } : {}),
       ...(config.ESCALATOR_PAGERDUTY_ROUTING_KEY ? { pagerDuty: createPagerDuty({ eventsUrl: config.ESCALATOR_PAGERDUTY_EVENTS_URL, routingKey: config.ESCALATOR_PAGERDUTY_ROUTING_KEY }) } : {}),
       ...(config.ESCALATOR_WEBHOOK_URL && config.ESCALATOR_WEBHOOK_SECRET ? { webhook: createWebhookSender({ url: config.ESCALATOR_WEBHOOK_URL, secret: config.ESCALATOR_WEBHOOK_SECRET }) } : {}),
+      ...(config.ESCALATOR_JIRA_URL && config.ESCALATOR_JIRA_EMAIL && config.ESCALATOR_JIRA_API_TOKEN
+        ? { jira: createJiraTickets({ baseUrl: config.ESCALATOR_JIRA_URL, email: config.ESCALATOR_JIRA_EMAIL, apiToken: config.ESCALATOR_JIRA_API_TOKEN }) }
+        : {}),
+      ...(config.ESCALATOR_GITHUB_APP_ID && config.ESCALATOR_GITHUB_PRIVATE_KEY_FILE
+        ? { github: createGitHubApp({ appId: config.ESCALATOR_GITHUB_APP_ID, privateKeyPem: readFileSync(config.ESCALATOR_GITHUB_PRIVATE_KEY_FILE, 'utf8'), apiUrl: config.ESCALATOR_GITHUB_API_URL }) }
+        : {}),
+      ...(config.ESCALATOR_GITLAB_API_URL && config.ESCALATOR_GITLAB_TOKEN ? { gitlab: createGitLabClient({ apiUrl: config.ESCALATOR_GITLAB_API_URL, token: config.ESCALATOR_GITLAB_TOKEN }) } : {}),
+      ...(config.ESCALATOR_SERVICENOW_URL && config.ESCALATOR_SERVICENOW_USER && config.ESCALATOR_SERVICENOW_PASSWORD
+        ? { serviceNow: createServiceNowTickets({ baseUrl: config.ESCALATOR_SERVICENOW_URL, user: config.ESCALATOR_SERVICENOW_USER, password: config.ESCALATOR_SERVICENOW_PASSWORD }) }
+        : {}),
     },
   });
   const connection = options.connection ?? (await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }));

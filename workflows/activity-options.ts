@@ -70,6 +70,32 @@ export const rollbackOptions: wf.ActivityOptions = {
 };
 export const { requestRollback } = wf.proxyActivities<Activities>(rollbackOptions);
 
+// A ticket is opened after the outcome is stored, so nothing waits on it but the run's completion:
+// retried with backoff for a day. The activity looks for the escalation's own ticket before it
+// creates one; the first retry waits 5 s because Jira's search takes seconds to see a new issue.
+export const ticketOptions: wf.ActivityOptions = {
+  startToCloseTimeout: '60 seconds',
+  scheduleToCloseTimeout: '24 hours',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '15 minutes', nonRetryableErrorTypes: ['TicketRefused', 'ChannelNotConfigured'] },
+};
+export const { openTicket } = wf.proxyActivities<Activities>(ticketOptions);
+
+// The pipeline's view of the escalation (a check run, a commit status) is kept up to date as it
+// moves: best effort, for half an hour, and never holding the escalation. The verdict a waiting
+// deployment needs is retried for a day, like a rollback.
+export const pipelineStatusOptions: wf.ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '30 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: ['GitHubRefused', 'GitHubInvalidRequest', 'GitLabRefused', 'ChannelNotConfigured'] },
+};
+export const pipelineVerdictOptions: wf.ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '24 hours',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '15 minutes', nonRetryableErrorTypes: ['GitHubRefused', 'GitHubInvalidRequest', 'GitLabRefused', 'GitLabDeploymentNotWaiting', 'ChannelNotConfigured'] },
+};
+export const { reportPipelineStatus } = wf.proxyActivities<Activities>(pipelineStatusOptions);
+export const { deliverPipelineVerdict } = wf.proxyActivities<Activities>(pipelineVerdictOptions);
+
 /** The message of an activity's failure, without the SDK's wrapping. */
 export function failureMessage(error: unknown): string {
   if (error instanceof wf.ActivityFailure && error.cause) return error.cause.message;

@@ -5,22 +5,29 @@ import type { Effect, EngineEvent, Notification } from '../domain/engine/events.
 import { step } from '../domain/engine/engine.js';
 import { asksForDecision } from '../domain/engine/notifications.js';
 import type { EscalationState } from '../domain/engine/state.js';
-import { awaitedReviewers, currentDetails } from '../domain/engine/view.js';
+import { awaitedReviewers, currentDetails, escalationView } from '../domain/engine/view.js';
+import { pipelineStatus, pipelineVerdict } from '../domain/pipeline-link.js';
 import {
   emailBatchOptions,
   emailOptions,
   emailReviewer,
   emailReviewers,
   failureMessage,
+  deliverPipelineVerdict,
+  openTicket,
   page,
   pageOptions,
   postSlack,
   recordEvents,
+  pipelineStatusOptions,
+  pipelineVerdictOptions,
+  reportPipelineStatus,
   requestRollback,
   rollbackOptions,
   routeReviewers,
   sendWebhook,
   slackOptions,
+  ticketOptions,
   updateSlack,
 } from './activity-options.js';
 import type { EscalationInput } from './input.js';
@@ -43,6 +50,11 @@ export class EffectCarrier {
   private indexed: Partial<Index> = {};
   /** Side effects that must not hold the escalation but should finish before it completes. */
   private background: Promise<unknown>[] = [];
+  /** The pipeline's status as last sent, the chain that sends them in order, and its check run. */
+  private pipelineShown: string | null = null;
+  private pipelineReports: Promise<void> = Promise.resolve();
+  private checkRunId: number | undefined;
+  private verdictSent = false;
   /** Decision requests being retried after their first attempt: cancelled when the escalation ends. */
   private readonly decisionRequests = new wf.CancellationScope();
 
@@ -108,6 +120,15 @@ export class EffectCarrier {
           (error) => ({ kind: 'rollback-failed', at: Date.now(), endpoint: effect.endpoint, error }),
         );
         return;
+      case 'open-ticket': {
+        const { ticket } = effect;
+        this.inBackground(
+          openTicket.executeWithOptions({ ...ticketOptions, summary: ticket.system === 'jira' ? 'open a Jira issue' : 'open a ServiceNow incident' }, [ticket]),
+          (opened) => ({ kind: 'ticket-opened', at: Date.now(), ...opened }),
+          (error) => ({ kind: 'ticket-failed', at: Date.now(), system: ticket.system, error }),
+        );
+        return;
+      }
       case 'set-deadline':
         this.deadline = effect.at === null ? null : { at: effect.at, summary: effect.summary };
         return;
@@ -137,7 +158,41 @@ export class EffectCarrier {
   async carryOut({ store }: { store: boolean } = { store: true }): Promise<void> {
     await Promise.all([this.sendEmails(), this.flush(store)]);
     this.upsertIndex();
+    this.reportToPipeline();
     wf.setCurrentDetails(currentDetails(this.state));
+  }
+
+  /**
+   * For an escalation a GitHub or GitLab event raised: its status on the commit whenever what it
+   * shows changes (in order, one at a time, never holding the escalation), and once ended the
+   * verdict its waiting deployment needs. Runs without a pipeline issue no commands here.
+   */
+  private reportToPipeline(): void {
+    const link = this.input.pipeline;
+    if (!link) return;
+    const escalationId = this.state.escalationId;
+    const view = escalationView(this.state, this.input.failure);
+    const status = pipelineStatus(view);
+    const shown = JSON.stringify(status);
+    if (shown !== this.pipelineShown) {
+      this.pipelineShown = shown;
+      this.pipelineReports = this.pipelineReports.then(() =>
+        reportPipelineStatus
+          .executeWithOptions({ ...pipelineStatusOptions, summary: `${link.system} status: ${status.state}` }, [{ escalationId, link, status, ...(this.checkRunId ? { checkRunId: this.checkRunId } : {}) }])
+          .then(
+            ({ checkRunId }) => void (this.checkRunId = checkRunId ?? this.checkRunId),
+            () => undefined, // best effort: the next status, or the verdict, says the rest
+          ),
+      );
+      this.background.push(this.pipelineReports);
+    }
+    const verdict = pipelineVerdict(view);
+    if (verdict && link.deployment && !this.verdictSent) {
+      this.verdictSent = true;
+      this.background.push(
+        deliverPipelineVerdict.executeWithOptions({ ...pipelineVerdictOptions, summary: `${link.system} deployment ${verdict.state}` }, [{ escalationId, link, verdict }]).catch(() => undefined),
+      );
+    }
   }
 
   /** Waits until nothing runs in the background any more (results may start more: Slack's final word). */

@@ -103,7 +103,7 @@ export function verifyWebhookSignature(
 }
 
 /** `Retry-After` as delta-seconds or an HTTP date, in milliseconds from now. */
-function retryAfterMs(value: string | null, nowMs: number): number | undefined {
+export function retryAfterMs(value: string | null, nowMs: number): number | undefined {
   if (value === null) return undefined;
   if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
   const at = Date.parse(value);

@@ -117,6 +117,20 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX used_action_tokens_by_expiry ON used_action_tokens (expires_at);
     `,
   },
+  {
+    version: 5,
+    name: 'CI webhook deliveries already taken',
+    // GitHub and GitLab redeliver with the same delivery id; a replay is refused across shim replicas and restarts.
+    sql: `
+      CREATE TABLE webhook_deliveries (
+        source      TEXT NOT NULL,
+        delivery_id TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (source, delivery_id)
+      );
+      CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (received_at);
+    `,
+  },
 ];
 
 /**

@@ -104,6 +104,13 @@ export interface OutcomeStore {
   consumeActionToken(tokenId: string, expiresAt: Date, now?: Date): Promise<'fresh' | 'replayed'>;
   /** Whether an email action token was used already. */
   actionTokenUsed(tokenId: string): Promise<boolean>;
+  /** Whether a webhook delivery (by its source, `github` or `gitlab`, and delivery id) was taken already. */
+  deliveryTaken(source: string, deliveryId: string): Promise<boolean>;
+  /**
+   * Marks a webhook delivery taken once it was acted on: `fresh` the first time, `replayed` after.
+   * Deliveries older than 30 days are pruned: GitHub offers redelivery for 3 days.
+   */
+  takeDelivery(source: string, deliveryId: string, now?: Date): Promise<'fresh' | 'replayed'>;
   /**
    * Per reviewer asked about (every one gets an entry): their decision count and median response
    * time, optionally only for one gate and/or service and for decisions taken at or after `since`.
@@ -212,6 +219,17 @@ function outcomeStoreOn(engine: SqlEngine): OutcomeStore {
     async actionTokenUsed(tokenId) {
       const rows = await engine.query<{ token_id: string }>('SELECT token_id FROM used_action_tokens WHERE token_id = ?', [tokenId]);
       return rows.length > 0;
+    },
+
+    async deliveryTaken(source, deliveryId) {
+      const rows = await engine.query<{ delivery_id: string }>('SELECT delivery_id FROM webhook_deliveries WHERE source = ? AND delivery_id = ?', [source, deliveryId]);
+      return rows.length > 0;
+    },
+
+    async takeDelivery(source, deliveryId, now = new Date()) {
+      await engine.run('DELETE FROM webhook_deliveries WHERE received_at < ?', [new Date(now.getTime() - 30 * 86_400_000).toISOString()]);
+      const inserted = await engine.run('INSERT INTO webhook_deliveries (source, delivery_id, received_at) VALUES (?, ?, ?) ON CONFLICT (source, delivery_id) DO NOTHING', [source, deliveryId, now.toISOString()]);
+      return inserted > 0 ? 'fresh' : 'replayed';
     },
 
     async recordRefusal(refusal) {

@@ -1,5 +1,6 @@
 import { stageLabel } from '../../domain/engine/view.js';
-import type { EscalationView, TimelineEntry } from '../../domain/escalation.js';
+import type { EscalationView } from '../../domain/escalation.js';
+import { describeEntry } from '../../domain/timeline-text.js';
 import type { RetryingAction } from '../escalator-client.js';
 import { durationText } from './duration-text.js';
 import { detailsTable, table } from './output.js';
@@ -25,6 +26,7 @@ export function renderEscalation(view: EscalationView, options: { timelineEntrie
     ['votes', view.votes ? votesOf(view.votes) : undefined],
     ['acknowledged', view.acknowledgedBy.length ? view.acknowledgedBy.join(', ') : undefined],
     ['routing', view.routing?.length ? [...view.routing].sort((a, b) => b.score - a.score).map((s) => `${s.person} ${s.score}`).join(', ') : undefined],
+    ['ticket', view.ticket ? `${view.ticket.key} ${view.ticket.url}` : undefined],
     ['policy', view.policyVersion ?? undefined],
   ]);
   const parts = [summary];
@@ -64,57 +66,3 @@ function relative(deltaMs: number): string {
   return deltaMs >= 0 ? `in ${durationText(Math.max(deltaMs, 1000))}` : `${durationText(-deltaMs)} ago`;
 }
 
-/** One timeline entry in a line. */
-export function describeEntry(entry: TimelineEntry): string {
-  switch (entry.event) {
-    case 'raised':
-      return `${entry.severity}: ${entry.gate} on ${entry.service}`;
-    case 'policy-snapshot':
-      return `${entry.model} (${entry.selectedBy}), policy ${entry.policyVersion.slice(0, 19)}${entry.notes.length ? `; ${entry.notes.join('; ')}` : ''}`;
-    case 'assigned':
-      return `step ${entry.step + 1} ${stageLabel(entry.stage)}: ${entry.reviewers.join(', ')} until ${entry.deadline} (depth ${entry.depth})`;
-    case 'notified':
-      return `${entry.reviewer} by ${entry.channel} (step ${entry.step + 1})`;
-    case 'notification-failed':
-      return `${entry.reviewer} by ${entry.channel}: ${entry.error}`;
-    case 'quiet-hours': {
-      const until = entry.until ? ` until ${entry.until}` : '';
-      const standIn = entry.standIn ? `; ${entry.standIn} stands in for them` : '';
-      return `only ${entry.notified.join(', ') || 'nobody'} notified; held${until}: ${entry.held.join(', ') || 'nobody'}${standIn}`;
-    }
-    case 'quiet-hours-ended':
-      return `asked now: ${entry.asked.join(', ') || 'nobody'}${entry.released.length ? `; ${entry.released.join(', ')} no longer stand(s) in` : ''}`;
-    case 'decided':
-      return `${entry.reviewer} ${entry.decision} (step ${entry.step + 1}, ${entry.channel})`;
-    case 'acknowledged':
-      return `${entry.reviewer} is on it (${entry.channel})`;
-    case 'renotified':
-      return `round ${entry.round}: ${entry.reviewers.join(', ')} (depth ${entry.depth})`;
-    case 'routed':
-      return `${entry.chosen.join(', ') || 'nobody'}${entry.coldStart ? ' (cold start)' : ''}: ${entry.reason}`;
-    case 'fallback':
-      return `${entry.from} → ${entry.to}: ${entry.reason} (depth ${entry.depth})`;
-    case 'reassigned':
-      return `by ${entry.by} from ${entry.from.join(', ')} to ${entry.to}: ${entry.reason} (depth ${entry.depth})`;
-    case 'break-glass':
-      return `by ${entry.by}: ${entry.justification}`;
-    case 'timed-out':
-      return `step ${entry.step + 1} ${stageLabel(entry.stage)}: ${entry.reviewers.join(', ')} did not decide`;
-    case 'handed-off':
-      return `step ${entry.step + 1}: ${stageLabel(entry.from)} → ${stageLabel(entry.to)} (depth ${entry.depth})`;
-    case 'exhausted':
-      return `${entry.reason}; ${entry.action} (depth ${entry.depth})`;
-    case 'rollback-requested':
-      return `${entry.endpoint} answered ${entry.status}`;
-    case 'rollback-failed':
-      return `${entry.endpoint}: ${entry.error}`;
-    case 'rollback-handed-off':
-      return `${entry.to.join(', ')} asked to roll back by hand`;
-    case 'recovered':
-      return entry.pipelineRunId ? `green in pipeline run ${entry.pipelineRunId}` : 'the gate re-ran green';
-    case 'withdrawn':
-      return `by ${entry.by}: ${entry.reason}`;
-    case 'ended':
-      return `${entry.outcome}: ${entry.reason}`;
-  }
-}

@@ -16,6 +16,12 @@ const environmentSchema = z.object({
   /** Slack app's signing secret: turns on /v1/slack/interactions; people map through the policy's `slack` ids. */
   ESCALATOR_SLACK_SIGNING_SECRET: z.string().min(16).optional(),
   ESCALATOR_POLICY_FILE: z.string().min(1).default('policies/example.yaml'),
+  /** A GitHub App's webhook secret: turns on /v1/github/webhooks; the policy's \`integrations.github\` maps events to gates. */
+  ESCALATOR_GITHUB_WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  /** The GitHub API the worker's app calls: deployment callbacks elsewhere are refused. */
+  ESCALATOR_GITHUB_API_URL: z.url({ protocol: /^https?$/ }).default('https://api.github.com'),
+  /** A GitLab webhook's secret token: turns on /v1/gitlab/webhooks; the policy's \`integrations.gitlab\` maps events to gates. */
+  ESCALATOR_GITLAB_WEBHOOK_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** Requests per minute per identity. */
   ESCALATOR_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(300),
   /** Verifies the email action links the worker signs (the same secret). Unset: every link is refused. */

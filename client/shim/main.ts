@@ -53,6 +53,18 @@ async function main(): Promise<void> {
           },
         }
       : {}),
+    ...(config.ESCALATOR_GITHUB_WEBHOOK_SECRET || config.ESCALATOR_GITLAB_WEBHOOK_TOKEN
+      ? {
+          ciWebhooks: {
+            ...(config.ESCALATOR_GITHUB_WEBHOOK_SECRET ? { github: { webhookSecret: config.ESCALATOR_GITHUB_WEBHOOK_SECRET, apiUrl: config.ESCALATOR_GITHUB_API_URL } } : {}),
+            ...(config.ESCALATOR_GITLAB_WEBHOOK_TOKEN ? { gitlab: { webhookToken: config.ESCALATOR_GITLAB_WEBHOOK_TOKEN } } : {}),
+            // Read per delivery, so a policy edit maps new repositories without a restart.
+            integrations: () => policy.current().policy.integrations,
+            deliveries: { taken: (source: string, id: string) => store.deliveryTaken(source, id), take: (source: string, id: string) => store.takeDelivery(source, id) },
+            recordRefusal: (refusal: Parameters<typeof store.recordRefusal>[0]) => store.recordRefusal(refusal),
+          },
+        }
+      : {}),
     logger: true,
   });
   const shutdown = async () => {

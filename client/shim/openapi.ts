@@ -8,6 +8,8 @@ import {
   healthSchema,
   raiseResultSchema,
   receiptSchema,
+  deliveryAnswerSchema,
+  deliveryResultSchema,
   outcomeAnswerSchema,
   recoveredAcceptedSchema,
   retryingActionSchema,
@@ -27,7 +29,8 @@ import {
 import { timelineEntrySchema } from '../../domain/timeline-schema.js';
 import { actionFormSchema } from './action-pages.js';
 import { actionTokenSchema } from './action-token-format.js';
-import type { Access, BodySpec, ShimRoute } from './routes.js';
+import { gitHubDeliverySchema, gitLabDeliverySchema } from './routes-ci.js';
+import type { Access, BodySpec, HeaderParameter, ShimRoute } from './routes.js';
 import { errorCodesOf, reasonPhrases, whyCode } from './routes-errors.js';
 import { shimRoutes } from './routes-table.js';
 import { slackInteractionFormSchema } from './slack-interactions.js';
@@ -48,6 +51,8 @@ export const requestSchemas = {
   RecoveredBody: recoveredBodySchema,
   EscalationId: escalationIdSchema,
   IdempotencyKey: idempotencyKeyHeaderSchema,
+  GitHubDelivery: gitHubDeliverySchema,
+  GitLabDelivery: gitLabDeliverySchema,
 } as const;
 
 /** What a reviewer's browser (email action links) and Slack send: a token in the path, and forms. */
@@ -65,6 +70,8 @@ export const responseSchemas = {
   ErrorBody: errorBodySchema,
   FieldError: fieldErrorSchema,
   Receipt: receiptSchema,
+  DeliveryAnswer: deliveryAnswerSchema,
+  DeliveryResult: deliveryResultSchema,
   OutcomeAnswer: outcomeAnswerSchema,
   EscalationStatus: escalationStatusSchema,
   RetryingAction: retryingActionSchema,
@@ -82,6 +89,10 @@ type ResponseSchemaName = keyof typeof responseSchemas;
 type SchemaName = RequestSchemaName | ResponseSchemaName;
 
 const schemaDescriptions: Record<SchemaName, string> = {
+  GitHubDelivery: "A GitHub webhook delivery's payload, as GitHub documents the event named by `X-GitHub-Event`.",
+  GitLabDelivery: "A GitLab webhook delivery's payload, as GitLab documents the event named by `X-Gitlab-Event`.",
+  DeliveryAnswer: 'What a GitHub or GitLab delivery did, per thing it meant.',
+  DeliveryResult: 'One thing a delivery meant: an escalation started, attached to, recovered, or nothing and why.',
   OutcomeAnswer: 'The outcome of an escalation once it ended; while it runs, who is asked and until when.',
   GateFailure: 'A failed CI/CD gate, as a pipeline reports it. Re-sending the same `idempotencyKey` never starts a second escalation.',
   DecisionBody: 'A decision; the reviewer is the identity of the bearer token, never a field of the body.',
@@ -151,6 +162,12 @@ export function openApiDocument(routes: readonly ShimRoute[] = shimRoutes): Open
         ActionToken: { name: 'token', in: 'path', required: true, description: 'The signed, expiring, single-use token of an email action link; the credential of the request.', schema: schemaRef('ActionToken') },
         SlackSignature: { name: 'X-Slack-Signature', in: 'header', required: true, description: "Slack's request signature: `v0=` and the hex HMAC-SHA256, under the app's signing secret, of `v0:<timestamp>:<body>`.", schema: { type: 'string', pattern: '^v0=[0-9a-f]{64}$' } },
         SlackRequestTimestamp: { name: 'X-Slack-Request-Timestamp', in: 'header', required: true, description: 'When Slack sent the request, in Unix seconds; a request more than 5 minutes away from now is refused.', schema: { type: 'string', pattern: '^[0-9]+$' } },
+        GitHubSignature: { name: 'X-Hub-Signature-256', in: 'header', required: true, description: "GitHub's delivery signature: `sha256=` and the hex HMAC-SHA256 of the raw body under the app's webhook secret.", schema: { type: 'string', pattern: '^sha256=[0-9a-f]{64}$' } },
+        GitHubEvent: { name: 'X-GitHub-Event', in: 'header', required: true, description: 'The event: `deployment_protection_rule`, `check_run` and `workflow_run` are acted on; any other is answered 204.', schema: { type: 'string' } },
+        GitHubDelivery: { name: 'X-GitHub-Delivery', in: 'header', required: true, description: "The delivery's GUID; a delivery id taken before is refused as a replay.", schema: { type: 'string', pattern: '^[A-Za-z0-9-]{1,100}$' } },
+        GitLabToken: { name: 'X-Gitlab-Token', in: 'header', required: true, description: "The webhook's secret token, compared in constant time.", schema: { type: 'string' } },
+        GitLabEvent: { name: 'X-Gitlab-Event', in: 'header', required: true, description: '`Job Hook`, `Pipeline Hook` and `Deployment Hook` are read; any other is answered 204.', schema: { type: 'string' } },
+        GitLabEventUuid: { name: 'X-Gitlab-Event-UUID', in: 'header', required: false, description: "The delivery's id (GitLab 15.x and later); an id taken before is refused as a replay.", schema: { type: 'string', pattern: '^[A-Za-z0-9-]{1,100}$' } },
       },
       securitySchemes: {
         bearerAuth: {
@@ -179,11 +196,17 @@ function operationObject(spec: ShimRoute, sharedResponses: Record<string, OpenAp
     ...[...spec.url.matchAll(/:(\w+)/g)].map(([, name]) => parameterRef(pathParameters[name!] ?? missing(`a component parameter for :${name}`))),
     ...(spec.idempotencyKey ? [parameterRef('IdempotencyKey')] : []),
     ...(spec.slackSignature ? [parameterRef('SlackSignature'), parameterRef('SlackRequestTimestamp')] : []),
+    ...(spec.headers ?? []).map((name) => parameterRef(name)),
     ...(spec.query ? queryParameters(spec.query) : []),
   ];
   const responses: Record<string, OpenApiResponse | { $ref: string }> = {};
   for (const [status, answer] of Object.entries(spec.answers)) {
-    const content = 'mediaType' in answer.schema ? { [answer.schema.mediaType]: { schema: answer.schema.schema } } : { 'application/json': { schema: schemaRef(componentNamed(responseSchemas, answer.schema)) } };
+    const { schema } = answer;
+    if (!schema) {
+      responses[status] = { description: answer.description };
+      continue;
+    }
+    const content = 'mediaType' in schema ? { [schema.mediaType]: { schema: schema.schema } } : { 'application/json': { schema: schemaRef(componentNamed(responseSchemas, schema)) } };
     responses[status] = { description: answer.description, content };
   }
   for (const [status, codes] of errorCodesOf(spec)) {
@@ -264,7 +287,7 @@ function schemaRef(name: SchemaName): JsonSchema {
   return { $ref: `#/components/schemas/${name}` };
 }
 
-type ParameterName = 'EscalationId' | 'ActionToken' | 'IdempotencyKey' | 'SlackSignature' | 'SlackRequestTimestamp';
+type ParameterName = 'EscalationId' | 'ActionToken' | 'IdempotencyKey' | 'SlackSignature' | 'SlackRequestTimestamp' | HeaderParameter;
 
 /** The component parameter of each path parameter a route's URL may have. */
 const pathParameters: Partial<Record<string, ParameterName>> = { id: 'EscalationId', token: 'ActionToken' };

@@ -48,6 +48,7 @@ const reasons: Record<Exclude<ErrorCode, 'Forbidden'>, string> = {
   IdentityProviderUnavailable: "the identity provider's key set (JWKS) could not be fetched to check an SSO token",
   Internal: 'an unexpected failure; it is logged on the shim, and the message says nothing more',
   BadRequest: 'the request is not well-formed HTTP, or its headers are too large (431); refused before any route',
+  DeliveryReplayed: 'a delivery with this id was taken already: a replay changes nothing',
   EscalationEnded: 'the escalation has ended (or, for a withdrawal, its rollback is under way)',
   NotAwaitedReviewer: 'the caller is not a reviewer the escalation is waiting on',
   AlreadyVoted: 'the caller has already voted (parallel model: one vote per reviewer)',

@@ -10,6 +10,9 @@ import type { ShimMetrics } from './metrics.js';
 import type { JsonSchema, OpenApiDocument } from './openapi-types.js';
 import type { Identity, Scope } from './tokens.js';
 
+/** Headers documented as component parameters (openapi.ts), for routes that read them. */
+export type HeaderParameter = 'GitHubSignature' | 'GitHubEvent' | 'GitHubDelivery' | 'GitLabToken' | 'GitLabEvent' | 'GitLabEventUuid';
+
 /** Who may call a route: a token with the scope (or `admin`), any known token, or anyone. */
 export type Access = Scope | 'any-token' | 'public';
 
@@ -37,7 +40,8 @@ export interface BodySpec {
 /** A success answer: JSON with a response schema of openapi.ts's components, or another media type. */
 export interface AnswerSpec {
   description: string;
-  schema: z.ZodType | { mediaType: string; schema: JsonSchema };
+  /** Left out for an answer without a body (204). */
+  schema?: z.ZodType | { mediaType: string; schema: JsonSchema };
 }
 
 /**
@@ -69,6 +73,8 @@ interface RouteDocs<A extends Access, U extends string, B extends BodySpec | und
   idempotencyKey?: true;
   /** Slack's signature headers: the credential of a Slack request. */
   slackSignature?: true;
+  /** Other headers the route reads, by the name of their component parameter in openapi.ts. */
+  headers?: readonly HeaderParameter[];
   body?: B;
   /** The query parameters: an object schema, each key documented as a parameter from its description. */
   query?: Q;

@@ -1,5 +1,6 @@
 import type { EscalatorClient } from '../escalator-client.js';
 import type { ActionLinkOptions } from './action-routes.js';
+import type { CiWebhookOptions } from './ci-webhooks.js';
 import type { ShimMetrics } from './metrics.js';
 import type { ShimRoute } from './routes.js';
 import type { SlackInteractionOptions } from './slack-interactions.js';
@@ -18,6 +19,8 @@ export interface ShimOptions {
   rateLimitPerMinute?: number;
   /** Slack's Approve/Reject/Acknowledge buttons; without them the route answers 404. */
   slack?: SlackInteractionOptions;
+  /** GitHub's and GitLab's webhooks; without them their routes answer 404. */
+  ciWebhooks?: CiWebhookOptions;
   /** Email action links (secret and single-use ledger); without them every link is refused. */
   actions?: ActionLinkOptions;
   /** Counts requests and refusals for /metrics; a private registry when omitted. */

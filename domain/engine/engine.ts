@@ -1,8 +1,9 @@
-import type { EscalationPlan } from '../escalation-plan.js';
+import type { PolicySnapshot } from '../escalation-plan.js';
 import type { Effect, EngineEvent } from './events.js';
 import { acknowledge, awaitedBy, decide, type ModelMove, reassign, startParallel, startRouted, startSequential, stageOf, wake, nextWakeAt } from './models.js';
 import { buildNotifications } from './notifications.js';
 import { refusalOf } from './refusals.js';
+import { ticketAnswered } from './tickets.js';
 import { fallbackSteps, Run, shuffled, withoutAuthor } from './run.js';
 import type { EscalationState, FailureSummary } from './state.js';
 import { nextDeadline, stepText } from './view.js';
@@ -22,7 +23,7 @@ export function newEscalation(init: { escalationId: string; failure: FailureSumm
     status: 'starting',
     plan: null,
     policyVersion: null,
-    reachable: { slack: false, pagerduty: false, webhook: false },
+    reachable: { slack: false, pagerduty: false, webhook: false, tickets: false },
     depth: 0,
     model: null,
     exhaustedReason: null,
@@ -37,6 +38,7 @@ export function newEscalation(init: { escalationId: string; failure: FailureSumm
     slackMessages: [],
     paged: false,
     rollbackHandedOff: false,
+    ticket: null,
     startedAt: at,
     version: 0,
   };
@@ -159,15 +161,18 @@ function handle(run: Run, event: EngineEvent): void {
       run.finish('blocked', `rollback failed (${event.error}); the gate stays blocked${asked}`, true);
       return;
     }
+    case 'ticket-opened':
+    case 'ticket-failed':
+      return ticketAnswered(run, event);
   }
 }
 
-function start(run: Run, snapshot: { policyVersion: string; policySource: string; plan: EscalationPlan; reachable?: Run['s']['reachable'] }, seed: number): void {
+function start(run: Run, snapshot: PolicySnapshot, seed: number): void {
   const s = run.s;
   const { plan } = snapshot;
   s.plan = plan;
   s.policyVersion = snapshot.policyVersion;
-  s.reachable = snapshot.reachable ?? s.reachable;
+  s.reachable = { ...s.reachable, ...snapshot.reachable };
   run.log({ event: 'policy-snapshot', policyVersion: snapshot.policyVersion, gateKey: plan.gateKey, model: plan.model, selectedBy: plan.selectedBy, notes: plan.notes });
   run.effects.push({ kind: 'memo', policyVersion: snapshot.policyVersion, policySource: snapshot.policySource, selectedBy: plan.selectedBy });
   s.status = 'waiting';

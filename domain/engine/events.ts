@@ -1,6 +1,7 @@
 import type { AcknowledgeRequest, BreakGlassRequest, DecisionRequest, EscalationOutcome, EscalationStatus, ModelName, OutcomeKind, ReassignRequest, RoutingScore, WithdrawRequest } from '../escalation.js';
 import type { DynamicPlan, PolicySnapshot } from '../escalation-plan.js';
 import type { Stage } from '../sequential-chain.js';
+import type { TicketOpened, TicketRequest } from './tickets.js';
 
 /** What routing answered: the chosen reviewers, or too little history for routing (cold start). */
 export interface RoutingDecision {
@@ -36,7 +37,10 @@ export type EngineEvent =
   | { kind: 'notification-failed'; at: number; reviewer: string; channel: 'email' | 'slack' | 'pagerduty'; error: string; step: number }
   | { kind: 'slack-posted'; at: number; reviewer: string; channel: string; ts: string; step: number }
   | { kind: 'rollback-done'; at: number; endpoint: string; status: number }
-  | { kind: 'rollback-failed'; at: number; endpoint: string; error: string };
+  | { kind: 'rollback-failed'; at: number; endpoint: string; error: string }
+  /** The ticket asked for at the end is open (or an earlier attempt's was found). */
+  | ({ kind: 'ticket-opened'; at: number } & TicketOpened)
+  | { kind: 'ticket-failed'; at: number; system: TicketOpened['system']; error: string };
 
 /** Why a message goes out, and what it carries beyond the escalation itself. */
 export type NotificationPurpose = 'decide' | 'reminder' | 'review-override' | 'rollback-failed';
@@ -82,6 +86,8 @@ export type Effect =
   | { kind: 'page'; action: 'acknowledge' | 'resolve' }
   | { kind: 'update-slack'; reviewer: string; channel: string; ts: string; status: string; outcome?: OutcomeKind }
   | { kind: 'roll-back'; endpoint: string; idempotencyKey: string; reason: string }
+  /** The escalation ended as the policy's `tickets.when` says: open its one ticket (after the outcome is stored). */
+  | { kind: 'open-ticket'; ticket: TicketRequest }
   /** Wake the escalation at `at` (epoch ms), or never (null: nothing to wait for on a clock). */
   | { kind: 'set-deadline'; at: number | null; summary: string }
   /** Timeline entries from `fromSeq` on are new: the outcome store and webhook subscribers get them. */

@@ -3,6 +3,7 @@ import type { ChainStep, DynamicPlan } from '../escalation-plan.js';
 import type { Stage } from '../sequential-chain.js';
 import type { Effect, NotificationPurpose } from './events.js';
 import { copyModel, type ModelHost, votedIn } from './models.js';
+import { needsTicket, ticketRequest } from './tickets.js';
 import type { EscalationState } from './state.js';
 import { awaitedReviewers, decidedEarlier } from './view.js';
 
@@ -185,6 +186,7 @@ export class Run implements ModelHost {
     // A rollback left to people leaves the incident open for them.
     if (s.paged && !s.rollbackHandedOff) this.effects.push({ kind: 'page', action: 'resolve' });
     this.effects.push({ kind: 'store-outcome', outcome: s.outcome });
+    if (needsTicket(s)) this.effects.push({ kind: 'open-ticket', ticket: ticketRequest(s) });
   }
 }
 

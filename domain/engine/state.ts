@@ -2,6 +2,7 @@ import type { Decision, EscalationOutcome, EscalationStatus, ModelName, RoutingS
 import type { EscalationPlan, ParallelPlan } from '../escalation-plan.js';
 import type { GateFailure } from '../gate-failure.js';
 import type { Vote } from '../parallel-quorum.js';
+import type { TicketSystem } from '../policy.js';
 import type { Assignment, ChainPlan } from '../sequential-chain.js';
 
 /**
@@ -72,7 +73,7 @@ export interface EscalationState {
   plan: EscalationPlan | null;
   policyVersion: string | null;
   /** Which optional channels the snapshot's worker reaches. */
-  reachable: { slack: boolean; pagerduty: boolean; webhook: boolean };
+  reachable: { slack: boolean; pagerduty: boolean; webhook: boolean; tickets: boolean };
   depth: number;
   model: ModelState | null;
   exhaustedReason: string | null;
@@ -92,6 +93,8 @@ export interface EscalationState {
   paged: boolean;
   /** The rollback failed and people were asked to do it by hand. */
   rollbackHandedOff: boolean;
+  /** The ticket opened after the end, where the policy asks for one. */
+  ticket: { system: TicketSystem; key: string; url: string } | null;
   startedAt: string;
   /** Bumped on every change that moves the escalation (an assignment, a vote, the end). */
   version: number;

@@ -100,6 +100,7 @@ export function escalationView(s: EscalationState, failure: GateFailure): Escala
     decisions: [...s.decisions],
     timeline: [...s.timeline],
     outcome: s.outcome,
+    ticket: s.ticket,
   };
 }
 
@@ -139,6 +140,7 @@ export function currentDetails(s: EscalationState): string {
   } else {
     lines.push(`**${s.status === 'routing' ? 'Routing' : 'Starting'}**: choosing who to ask.`);
   }
+  if (s.ticket) lines.push(`Ticket [${s.ticket.key}](${s.ticket.url}) (${s.ticket.system === 'jira' ? 'Jira' : 'ServiceNow'}).`);
   lines.push(`Model **${s.plan?.model ?? 'not chosen yet'}**: ${s.plan?.selectedBy ?? ''}.`);
   const best = s.routing ? [...s.routing].sort((a, b) => b.score - a.score)[0] : undefined;
   if (best) lines.push(`Routed: ${best.person} scored ${best.score} (${Object.values(best.factors).map((f) => f.why).join('; ')}).`);

@@ -824,6 +824,7 @@ class EscalationRun implements ModeHost {
       decisions: [...this.decisions],
       timeline: [...this.timeline],
       outcome: this.outcome ?? null,
+      ticket: null,
     };
   }
 
