@@ -1,4 +1,4 @@
-import { ApplicationFailure, log } from '@temporalio/activity';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Transporter } from 'nodemailer';
 import type { TicketOpened, TicketRequest } from '../domain/engine/tickets.js';
 import type { EscalationOutcome } from '../domain/escalation.js';
@@ -17,7 +17,9 @@ import { type createWebhookSender } from './channels/webhook.js';
 import type { GitHubApp } from './pipelines/github-app.js';
 import type { GitLabClient } from './pipelines/gitlab.js';
 import { createPipelineReporter } from './pipelines/report.js';
+import { createRatingRequester } from './rating-requests.js';
 import { createRouter } from './routing.js';
+import { createDigestSender } from './weekly-digest.js';
 import { type createJiraTickets } from './tickets/jira.js';
 import { type createServiceNowTickets } from './tickets/servicenow.js';
 import type { ReviewerEmail } from './types.js';
@@ -52,6 +54,7 @@ export type EmailResult = { messageId: string; sent: true } | { messageId: strin
 /** The activities the worker registers, bound to their dependencies. */
 export function createActivities(deps: ActivityDependencies) {
   const emailReviewer = countedEmailer(createReviewerEmailer(deps.mail, deps.email), deps.metrics);
+  const requestRatings = createRatingRequester({ mail: deps.mail, email: deps.email, store: deps.store, policy: () => deps.policy.current().policy });
   return {
     /**
      * The policy resolved for one failure at `at` (model, rule, pools, rotations, tiers), recorded
@@ -59,6 +62,9 @@ export function createActivities(deps: ActivityDependencies) {
      */
     async snapshotPolicy({ failure, at }: { failure: GateFailure; at: string }): Promise<PolicySnapshot> {
       const { policy, version } = deps.policy.current();
+      // The outcome does not carry the change's author, whom the end asks for a rating: kept from the start.
+      const escalationId = Context.current().info.workflowExecution?.workflowId;
+      if (escalationId) await deps.store.recordChangeAuthor(escalationId, failure.change.author);
       const ordinal = await deps.store.historySize({ gate: failure.gate.name });
       const plan = resolvePlan(policy, failure, { at: new Date(at), ordinal });
       if (!plan) throw ApplicationFailure.nonRetryable(`no policy for gate "${failure.gate.name}" and no "*" entry in ${deps.policy.file}`, 'NoPolicyForGate');
@@ -89,6 +95,7 @@ export function createActivities(deps: ActivityDependencies) {
       );
     },
     requestRollback,
+    sendWeeklyDigest: createDigestSender({ store: deps.store, policy: () => deps.policy.current().policy, mail: deps.mail, from: deps.email.from, publicUrl: deps.email.publicUrl }),
     ...createPipelineReporter({
       ...(deps.channels?.github ? { github: deps.channels.github } : {}),
       ...(deps.channels?.gitlab ? { gitlab: deps.channels.gitlab } : {}),
@@ -137,7 +144,10 @@ export function createActivities(deps: ActivityDependencies) {
       const snapshot = added.find((entry) => entry.event === 'policy-snapshot');
       if (snapshot) log.info('escalation started', { gate: events.gate, service: events.service, severity: events.severity, model: snapshot.model, selectedBy: snapshot.selectedBy });
     },
-    /** Records the escalation's single outcome; retried calls write nothing twice. */
+    /**
+     * Records the escalation's single outcome, then asks its author and deciders for a rating;
+     * retried calls write nothing twice and ask nobody twice. A rating email that fails never fails this.
+     */
     async recordOutcome(outcome: EscalationOutcome): Promise<void> {
       const { metrics } = deps;
       // Read before the write, which replaces the stored timeline: what it did not hold is new.
@@ -148,6 +158,7 @@ export function createActivities(deps: ActivityDependencies) {
         if (!before.escalation?.endedAt) countEnded(metrics, outcome);
       }
       log.info('escalation ended', { gate: outcome.gate, model: outcome.model, outcome: outcome.outcome, reason: outcome.reason, depth: outcome.depth, postmortem: outcome.postmortem });
+      await requestRatings(outcome);
     },
   };
 }

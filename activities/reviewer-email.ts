@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Transporter } from 'nodemailer';
 import { actionUrl, createActionToken } from '../domain/action-tokens.js';
+import { pilotBanner } from '../domain/engine/gate-mode.js';
 import type { ReviewerEmail } from './types.js';
 
 export interface EmailSettings {
@@ -23,6 +24,7 @@ export function createReviewerEmailer(transport: Transporter, settings: EmailSet
     const subject = subjectOf(email);
     const links = await actionLinksFor(email, settings);
     const text = [
+      ...(email.pilot ? [pilotBanner, ''] : []),
       ...introOf(email),
       `${failure.gate.name} (${failure.gate.kind}) failed on ${failure.service} in ${failure.repository}.`,
       '',

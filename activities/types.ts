@@ -27,6 +27,8 @@ export interface ReviewerEmail {
   override?: { by: string; justification: string };
   /** rollback-failed: the endpoint that kept failing, its last error and why the rollback ran. */
   rollback?: { endpoint: string; error: string; reason: string };
+  /** The gate is piloted: the email opens with the pilot banner. */
+  pilot?: true;
   /** Without the changed-file list: the activity never needs it, and its input is in history. */
   failure: FailureSummary;
 }

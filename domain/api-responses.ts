@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { refusalCodes } from './escalation-terms.js';
 import { decisionSchema, escalationStatusKindSchema, modelNameSchema, outcomeKindSchema, routingScoreSchema, stageSchema } from './escalation-schemas.js';
 import { gateFailureSchema } from './gate-failure.js';
+import { gateModes } from './metrics/report.js';
 import { ticketSystems } from './policy.js';
 import { escalationIdSchema } from './request-bodies.js';
 import { timelineEntrySchema } from './timeline-schema.js';
@@ -87,6 +88,7 @@ export const escalationOutcomeSchema = z
     endedAt: timestamp,
     decisions: z.array(decisionSchema),
     timeline: z.array(timelineEntrySchema),
+    mode: z.enum(gateModes).optional().describe('shadow: the run notified nobody and decided nothing for the pipeline, its outcome is what it would have been; pilot: only the pilot group was notified. Absent: live'),
   })
   .strict();
 
@@ -96,6 +98,9 @@ export const escalationViewSchema = z
     failure: gateFailureSchema,
     model: modelNameSchema.nullable(),
     selectedBy: z.string().nullable().describe("Why this model runs: the gate's own, or the rule that chose it"),
+    mode: z
+      .enum(gateModes)
+      .describe("The gate's mode: live acts on the pipeline; shadow notifies nobody, records who would have been asked (would-notify) and decides nothing for the pipeline; pilot notifies only the pilot group"),
     policyVersion: z.string().nullable(),
     status: escalationStatusKindSchema,
     step: count.nullable(),

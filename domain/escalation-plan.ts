@@ -1,4 +1,5 @@
 import type { GateFailure } from './gate-failure.js';
+import type { GateMode } from './metrics/report.js';
 import type { CommentRule, ExhaustedAction, NotificationChannel, Policy, PolicyGate, PolicyRule, PolicyStep, ReviewerSource, RoutingFactor, TicketSettings } from './policy.js';
 import { type Interval, quietIntervals } from './quiet-hours.js';
 import { describeWhen, firstMatchingRule, gateEntryKey } from './rule-conditions.js';
@@ -68,6 +69,10 @@ interface PlanCommon {
   channels: { use: NotificationChannel[]; pageTiers: string[] };
   /** When the escalation's end opens a ticket, and where; absent when the policy opens none. */
   tickets?: TicketSettings;
+  /** The gate's mode (see the policy's `mode`); absent from snapshots taken before modes existed, which were live. */
+  mode?: GateMode;
+  /** Pilot: the only people notified; absent otherwise. */
+  pilotGroup?: string[];
 }
 
 export interface SequentialPlan extends PlanCommon {
@@ -160,6 +165,8 @@ export function resolvePlan(policy: Policy, failure: GateFailure, context: Resol
     },
     channels: { use: policy.channels.bySeverity[failure.severity], pageTiers: policy.channels.pageTiers },
     ...(policy.tickets ? { tickets: policy.tickets } : {}),
+    mode: gate.mode,
+    ...(gate.pilot ? { pilotGroup: gate.pilot } : {}),
     quietHours:
       policy.quietHours?.notify === 'primary-oncall-only' && policy.quietHours.oncall
         ? {
@@ -237,6 +244,9 @@ function applyRule(gate: PolicyGate, rule: PolicyRule | undefined): EffectiveGat
     requireComment: use.requireComment ?? gate.requireComment,
     randomizeOrder: gate.randomizeOrder,
     oneDecisionPerPerson: gate.oneDecisionPerPerson,
+    // Per gate: a rule never changes who a pilot notifies, nor whether the gate acts on the pipeline.
+    mode: gate.mode,
+    pilot: gate.pilot,
   };
   const reviewers: ReviewerSource = use.reviewers ?? reviewersOf(gate);
   const decideWithin = use.decideWithin ?? ('decideWithin' in gate ? gate.decideWithin : gate.chain[0]!.timeout);

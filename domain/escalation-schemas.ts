@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { channels, decisionKinds } from './escalation-terms.js';
+import { channels, decisionKinds, decisionReasons } from './escalation-terms.js';
 
 // The pieces of an escalation's state and the payloads of its updates. domain/escalation.ts derives
 // its types from these with `import type`, so workflow code gets the types without zod.
@@ -35,6 +35,7 @@ export const decisionRequestSchema = z
     decision: z.enum(decisionKinds),
     comment: z.string().optional(),
     channel: z.enum(channels),
+    reason: z.enum(decisionReasons).optional().describe('Why the gate failed, as the decider sees it: false-positive, flaky, real-issue or accepted-risk'),
   })
   .strict();
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { durationSchema } from './duration.js';
 import { gateKinds, severities } from './gate-failure.js';
 import { checkIntegrationGates, integrationsSchema } from './integrations.js';
+import { gateModes } from './metrics/report.js';
 import { checkRuleConditions } from './rule-conditions.js';
 import { parseWorkingHours, weekdays } from './schedule.js';
 
@@ -104,6 +105,13 @@ const gateCommon = {
   oneDecisionPerPerson: z.boolean().optional(),
   /** What an hour of this gate blocked costs (any currency); `escalator simulate` prices delay with it. */
   costPerHour: z.number().min(0).optional(),
+  /**
+   * `live` acts on the pipeline; `shadow` runs the escalation on real timers but notifies nobody and
+   * decides nothing for the pipeline; `pilot` notifies only the `pilot` group, with a banner.
+   */
+  mode: z.enum(gateModes).default('live'),
+  /** The people a `pilot` gate notifies; required with `mode: pilot`, refused otherwise. */
+  pilot: z.array(name).min(1).optional(),
 };
 
 const quorumSchema = z
@@ -169,6 +177,9 @@ const ruleUseSchema = z
     maxDepth: z.number().int().min(1).max(20).optional(),
     onExhausted: exhaustedSchema.optional(),
     requireComment: commentRule.optional(),
+    // Named so the refusal says why, rather than "unrecognized key".
+    mode: z.never({ error: "a rule cannot change a gate's mode: set mode (and pilot) on the gate itself" }).optional(),
+    pilot: z.never({ error: "a rule cannot change a gate's pilot group: set pilot on the gate itself" }).optional(),
   })
   .strict();
 
@@ -255,6 +266,19 @@ const ticketsSchema = z
     if (tickets.system === 'servicenow' && !tickets.servicenow) ctx.addIssue({ code: 'custom', path: ['servicenow'], message: 'system servicenow needs servicenow: { … } (it may be empty: {})' });
   });
 
+const digestSchema = z
+  .object({
+    day: z.enum(weekdays).default('Mon'),
+    hour: z.number().int().min(0).max(23).default(9),
+    /** Where day and hour are read; the policy's time zone by default. */
+    timezone: timeZone.optional(),
+    /** The lead of each team (a team as in people's `team`): who gets that team's gates. */
+    leads: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'a team slug as in people\'s team'), name).refine((leads) => Object.keys(leads).length > 0, 'at least one team lead'),
+    /** Alert thresholds besides overrides above 20 %: timeouts, and one person deciding most. */
+    alerts: z.object({ timeoutShare: z.number().min(0).max(1).default(0.25), topResponderShare: z.number().min(0).max(1).default(0.5) }).strict().prefault({}),
+  })
+  .strict();
+
 /**
  * The policy file (YAML) as a team writes it. Durations arrive as text and leave as milliseconds.
  * Gates are keyed by gate name; the key `"*"` applies to gates without their own entry.
@@ -291,6 +315,8 @@ export const policySchema = z
       .optional(),
     /** Open a Jira issue or ServiceNow incident when an escalation ends in one of `when`; credentials come from the worker's environment. */
     tickets: ticketsSchema.optional(),
+    /** The weekly digest: each team lead gets their gates' figures, alerts and slowest escalations by email. */
+    digest: digestSchema.optional(),
     /** GitHub and GitLab events that are gate failures, and their gates. */
     integrations: integrationsSchema.prefault({}),
     /** Which channels reach reviewers, by severity; PagerDuty pages only the tiers named here. */
@@ -327,6 +353,7 @@ export type ExhaustedAction = z.output<typeof exhaustedSchema>;
 export type CommentRule = z.output<typeof commentRule>;
 export type RoutingFactor = (typeof routingFactors)[number];
 export type TicketSettings = z.output<typeof ticketsSchema>;
+export type DigestSettings = z.output<typeof digestSchema>;
 export type TicketTrigger = (typeof ticketTriggers)[number];
 export type TicketSystem = (typeof ticketSystems)[number];
 
@@ -358,6 +385,7 @@ function checkReferences(policy: object, ctx: z.RefinementCtx): void {
   };
 
   exhausted(p.defaults.onExhausted, ['defaults', 'onExhausted']);
+  for (const [team, lead] of Object.entries(p.digest?.leads ?? {})) person(lead, ['digest', 'leads', team]);
   for (const [id, who] of Object.entries(p.people)) {
     if (who.backup !== undefined) {
       person(who.backup, ['people', id, 'backup']);
@@ -404,6 +432,9 @@ function checkReferences(policy: object, ctx: z.RefinementCtx): void {
   };
   for (const [gateName, gate] of Object.entries(p.gates)) {
     const at = (...rest: PropertyKey[]) => ['gates', gateName, ...rest];
+    if (gate.mode === 'pilot' && !gate.pilot) problem(at('pilot'), 'a pilot gate names the people it notifies: pilot: [person, …]');
+    if (gate.mode !== 'pilot' && gate.pilot) problem(at('pilot'), `only a gate in mode pilot has a pilot group (this one is ${gate.mode}): set mode: pilot, or remove pilot`);
+    gate.pilot?.forEach((id, i) => person(id, at('pilot', i)));
     escalation(gate.escalateTo, at('escalateTo'));
     exhausted(gate.onExhausted, at('onExhausted'));
     if (gate.model === 'sequential') steps(gate.chain, at('chain'));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decisionKinds } from './escalation-terms.js';
+import { decisionKinds, decisionReasons } from './escalation-terms.js';
 
 // The HTTP shim validates with these schemas and its OpenAPI document is generated from them;
 // descriptions set here show up in /openapi.json and /docs.
@@ -9,6 +9,7 @@ export const decisionBodySchema = z
   .object({
     decision: z.enum(decisionKinds).describe('`override` counts only where the gate has an override quorum; use break-glass for an emergency override'),
     comment: z.string().trim().min(1).max(4000).optional().describe('Why; the policy may require one (requireComment: on-reject or always)'),
+    reason: z.enum(decisionReasons).optional().describe('Why the gate failed, as you see it: false-positive, flaky, real-issue or accepted-risk (counted by the gate metrics)'),
   })
   .strict();
 

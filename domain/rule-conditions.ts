@@ -114,6 +114,14 @@ function factsOf(policy: Policy, failure: GateFailure, at: Date) {
   };
 }
 
+/**
+ * The person under `people` a change author names (by id, email or handle, case and a leading `@`
+ * ignored), as rules match `authorSeniority` and `authorRole`; undefined when none does.
+ */
+export function personOfAuthor(policy: Policy, author: string): string | undefined {
+  return aliasIndex(policy).get(normalise(author));
+}
+
 function once<T>(compute: () => T): () => T {
   let computed: { value: T } | undefined;
   return () => (computed ??= { value: compute() }).value;

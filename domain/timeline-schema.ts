@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { channels, decisionKinds } from './escalation-terms.js';
+import { channels, decisionKinds, decisionReasons, notificationPurposes } from './escalation-terms.js';
 import { modelNameSchema, outcomeKindSchema, routingScoreSchema, stageSchema } from './escalation-schemas.js';
+import { gateModes } from './metrics/report.js';
 import { notificationChannels, ticketSystems } from './policy.js';
 
 // The escalation's timeline, one schema per event. `TimelineEntry` (domain/escalation.ts) is derived
@@ -18,10 +19,19 @@ function event<const Name extends string, const Shape extends z.ZodRawShape>(nam
 
 export const timelineEntrySchema = z.discriminatedUnion('event', [
   event('raised', { gate: z.string(), service: z.string(), severity: z.string() }),
-  event('policy-snapshot', { policyVersion: z.string(), gateKey: z.string(), model: z.string(), selectedBy: z.string(), notes: z.array(z.string()) }),
+  event('policy-snapshot', {
+    policyVersion: z.string(),
+    gateKey: z.string(),
+    model: z.string(),
+    selectedBy: z.string(),
+    notes: z.array(z.string()),
+    mode: z.enum(gateModes).optional().describe("The gate's mode; absent: live"),
+  }),
   event('assigned', { step: count, stage: stageSchema, reviewers: z.array(z.string()), deadline: timestamp, depth: count }),
   event('notified', { reviewer: z.string(), channel: notificationChannel, messageId: z.string(), step: count }),
   event('notification-failed', { reviewer: z.string(), channel: notificationChannel, error: z.string(), step: count }),
+  /** Shadow or pilot: the message (or page) that would have gone to `reviewer` and was withheld. */
+  event('would-notify', { reviewer: z.string(), channel: notificationChannel, purpose: z.enum(notificationPurposes), step: count }),
   /**
    * Quiet hours held reviewers back: only `notified` were asked, `held` are asked at `until` if still
    * awaited, and `standIn` (the on-call, when they may decide) is awaited with them till then. The
@@ -35,7 +45,7 @@ export const timelineEntrySchema = z.discriminatedUnion('event', [
   }),
   /** Quiet hours ended: `asked` are the held reviewers still awaited, `released` the stand-ins no longer awaited. */
   event('quiet-hours-ended', { asked: z.array(z.string()), released: z.array(z.string()) }),
-  event('decided', { reviewer: z.string(), decision: z.enum(decisionKinds), channel: z.enum(channels), step: count }),
+  event('decided', { reviewer: z.string(), decision: z.enum(decisionKinds), channel: z.enum(channels), step: count, reason: z.enum(decisionReasons).optional() }),
   event('acknowledged', { reviewer: z.string(), channel: z.enum(channels) }),
   event('renotified', { round: count, reviewers: z.array(z.string()), depth: count }),
   event('routed', { chosen: z.array(z.string()), scores: z.array(routingScoreSchema), coldStart: z.boolean(), reason: z.string() }),
@@ -49,6 +59,8 @@ export const timelineEntrySchema = z.discriminatedUnion('event', [
   event('rollback-requested', { endpoint: z.string(), status: z.number().int().describe("The rollback endpoint's HTTP status") }),
   event('rollback-failed', { endpoint: z.string(), error: z.string() }),
   event('rollback-handed-off', { to: z.array(z.string()), endpoint: z.string(), error: z.string() }),
+  /** Shadow: the exhausted action would have rolled back through `endpoint`; nothing was called. */
+  event('would-roll-back', { endpoint: z.string() }),
   event('recovered', { pipelineRunId: z.string().optional() }),
   event('withdrawn', { by: z.string(), reason: z.string() }),
   event('ended', { outcome: outcomeKindSchema, reason: z.string() }),

@@ -7,13 +7,15 @@ export function describeEntry(entry: TimelineEntry): string {
     case 'raised':
       return `${entry.severity}: ${entry.gate} on ${entry.service}`;
     case 'policy-snapshot':
-      return `${entry.model} (${entry.selectedBy}), policy ${entry.policyVersion.slice(0, 19)}${entry.notes.length ? `; ${entry.notes.join('; ')}` : ''}`;
+      return `${entry.model} (${entry.selectedBy}), policy ${entry.policyVersion.slice(0, 19)}${entry.mode ? `, ${entry.mode} mode` : ''}${entry.notes.length ? `; ${entry.notes.join('; ')}` : ''}`;
     case 'assigned':
       return `step ${entry.step + 1} ${stageLabel(entry.stage)}: ${entry.reviewers.join(', ')} until ${entry.deadline} (depth ${entry.depth})`;
     case 'notified':
       return `${entry.reviewer} by ${entry.channel} (step ${entry.step + 1})`;
     case 'notification-failed':
       return `${entry.reviewer} by ${entry.channel}: ${entry.error}`;
+    case 'would-notify':
+      return `${entry.reviewer} by ${entry.channel} (step ${entry.step + 1}, ${entry.purpose}): withheld, the gate is not live`;
     case 'quiet-hours': {
       const until = entry.until ? ` until ${entry.until}` : '';
       const standIn = entry.standIn ? `; ${entry.standIn} stands in for them` : '';
@@ -47,6 +49,8 @@ export function describeEntry(entry: TimelineEntry): string {
       return `${entry.endpoint}: ${entry.error}`;
     case 'rollback-handed-off':
       return `${entry.to.join(', ')} asked to roll back by hand`;
+    case 'would-roll-back':
+      return `shadow run: ${entry.endpoint} not called`;
     case 'recovered':
       return entry.pipelineRunId ? `green in pipeline run ${entry.pipelineRunId}` : 'the gate re-ran green';
     case 'withdrawn':

@@ -6,11 +6,15 @@ import { Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { z } from 'zod';
+import { createGateMetrics } from '../adapters/gate-metrics.js';
 import { buildShim } from '../client/shim/app.js';
 import { createShimMetrics } from '../client/shim/metrics.js';
 import { defineRoute } from '../client/shim/routes.js';
 import { shimRoutes } from '../client/shim/routes-table.js';
 import { createActionToken } from '../domain/action-tokens.js';
+import { createRatingToken } from '../domain/rating-tokens.js';
+import { createDashboardToken } from '../domain/dashboard-links.js';
+import { parsePolicy } from '../domain/policy-parser.js';
 import { integrationsSchema } from '../domain/integrations.js';
 
 const actionSecret = 'test-action-secret-0123456789abcdef-xyz';
@@ -34,6 +38,7 @@ const tokens = {
   alice: 'alice-token-0123456789abc',
   carol: 'carol-token-0123456789abc',
   erin: 'erin-token-0123456789abcd',
+  reader: 'reader-token-0123456789ab',
 };
 
 const policy = `
@@ -121,6 +126,7 @@ describe('the OpenAPI document', () => {
       'POST /v1/escalations/{id}/break-glass breakGlass: 200 400 401 403 404 405 409 413 414 415 429 500 503',
       'POST /v1/escalations/{id}/withdraw withdraw: 200 400 401 403 404 405 409 413 414 415 429 500 503',
       'POST /v1/escalations/{id}/recovered reportRecovered: 202 400 401 403 404 405 413 414 415 429 500 503',
+      'GET /v1/metrics/gates gateMetrics: 200 400 401 403 404 405 429 500 503',
       'GET /healthz health: 200 405 429 503',
       'GET /v1/actions/{token} actionConfirmation: 200 400 403 404 405 409 410 414 429 500',
       'POST /v1/actions/{token} actionDecide: 200 400 403 404 405 409 410 413 414 415 429 500',
@@ -128,8 +134,12 @@ describe('the OpenAPI document', () => {
       'GET /metrics metrics: 200 405',
       'GET /openapi.json openApiDocument: 200 405 429',
       'GET /docs apiDocs: 200 405 429',
+      'GET /v1/ratings/{token} ratingConfirmation: 200 400 404 405 409 410 414 429 500',
+      'POST /v1/ratings/{token} ratingRecord: 200 400 404 405 409 410 413 414 415 429 500',
       'POST /v1/github/webhooks gitHubWebhook: 200 204 400 401 404 405 409 413 415 429 500',
       'POST /v1/gitlab/webhooks gitLabWebhook: 200 204 400 401 404 405 409 413 415 429 500',
+      'GET /dashboard dashboard: 200 400 401 403 404 405 429 500 503',
+      'GET /dashboard/session dashboardSession: 303 400 403 404 405 410 429 500',
     ]);
   });
 
@@ -207,6 +217,7 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
       { identity: 'alice', scopes: ['decide'], token: tokens.alice },
       { identity: 'carol', scopes: ['decide'], token: tokens.carol },
       { identity: 'erin', scopes: ['decide'], token: tokens.erin },
+      { identity: 'reader', scopes: ['read'], token: tokens.reader },
     ]);
     shim = buildShim({
       escalator: env.escalator,
@@ -218,6 +229,9 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
       rateLimitPerMinute: 100_000,
       actions: { secret: actionSecret, consume: (tokenId, expiresAt) => env.store.consumeActionToken(tokenId, expiresAt), used: (tokenId) => env.store.actionTokenUsed(tokenId) },
       slack: { signingSecret: slackSecret, personFor: (id) => (id === 'U0ALICE' ? 'alice' : undefined) },
+      ratings: { secret: actionSecret, store: env.store },
+      gateMetrics: createGateMetrics({ store: env.store, policy: () => parsePolicy(policy, 'policy.yaml').policy }),
+      dashboard: { linkSecret: actionSecret },
       ciWebhooks: {
         github: { webhookSecret: gitHubSecret, apiUrl: 'https://api.github.example' },
         gitlab: { webhookToken: gitLabToken },
@@ -271,7 +285,8 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
       headers['content-type'] ??= 'application/json';
       body = JSON.stringify(options.body);
     }
-    const response = await fetch(`${options.base ?? baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+    // A redirect (the dashboard link's 303) is an answer to check, not one to follow.
+    const response = await fetch(`${options.base ?? baseUrl}${path}`, { method, headers, redirect: 'manual', ...(body !== undefined ? { body } : {}) });
     const contentType = response.headers.get('content-type') ?? '';
     const text = await response.text();
     return { status: response.status, contentType, headers: response.headers, text, json: contentType.startsWith('application/json') ? (JSON.parse(text) as any) : undefined };
@@ -351,9 +366,11 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
   it('answers every documented operation with its documented security: public ones without a token, the others 401 without one', async () => {
     for (const { operation } of documentedOperations) {
       const response = await answer(operation.operationId, { id: 'escalation-never-raised' }, leastBody(operation));
-      // An action link's token is its credential: a made-up one is refused as malformed, never asked for a bearer token.
+      // An action or rating link's token is its credential: a made-up one is refused as malformed, never asked for a bearer token.
       const signed = ['slackInteraction', 'gitHubWebhook', 'gitLabWebhook'];
-      const expected = operation.operationId.startsWith('action') ? 400 : signed.includes(operation.operationId) ? 401 : 200;
+      // The dashboard checks its own credential and answers a page saying how to get one; its link without a token is malformed.
+      const pages: Record<string, number> = { dashboard: 401, dashboardSession: 400 };
+      const expected = /^(action|rating)/.test(operation.operationId) ? 400 : signed.includes(operation.operationId) ? 401 : (pages[operation.operationId] ?? 200);
       if (operation.security.length === 0) expect(response.status, operation.operationId).toBe(expected);
       else expect(response.json.error.code, operation.operationId).toBe('Unauthenticated');
     }
@@ -362,7 +379,7 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
   it('documents every path and method Fastify serves, with the path parameters its route takes and the body a POST reads', () => {
     const served = registeredRoutes(shim);
     expect(served).toEqual(documentedOperations.map(({ method, path }) => `${method} ${path}`).sort());
-    expect(served).toHaveLength(18);
+    expect(served).toHaveLength(23);
     for (const route of served) {
       const [method, path] = route.split(' ') as [string, string];
       const operation = document.paths[path]?.[method.toLowerCase() as 'get' | 'post'];
@@ -685,6 +702,14 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
     await expectRefused('getOutcome', { id: 'escalation-never-raised', query: 'wait=1s' }, { token: tokens.ci }, 404, 'EscalationNotFound');
   });
 
+  it('reports per-gate metrics to a token with the read scope, and refuses other scopes and a bad window', async () => {
+    const report = await answer('gateMetrics', { query: 'window=7d&groupBy=gate' }, { token: tokens.reader });
+    expect(report.status).toBe(200);
+    expect(report.json).toMatchObject({ groupBy: 'gate', rows: expect.any(Array) });
+    await expectRefused('gateMetrics', {}, { token: tokens.ci }, 403, 'Forbidden');
+    await expectRefused('gateMetrics', { query: 'window=1y' }, { token: tokens.reader }, 400, 'InvalidInput');
+  });
+
   it('takes a recovery report with 202, and refuses an unknown escalation', async () => {
     const escalationId = await raised();
     const accepted = await answer('reportRecovered', { id: escalationId }, { token: tokens.ci, body: { pipelineRunId: 'run-7790' } });
@@ -722,6 +747,28 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
     await env.escalator.withdraw(escalationId, { by: 'ci', reason: 'done' });
     await env.escalator.outcome(escalationId);
     expect((await answer('actionConfirmation', { token: await createActionToken(actionSecret, { reviewer: 'carol', escalationId, step: 1, decision: 'approve' }, { ttlSeconds: 600 }) })).status).toBe(409);
+  });
+
+  it('rates an ended escalation through a rating link once: GET shows it without change, POST records, a replay is refused', async () => {
+    const escalationId = await raised();
+    await env.escalator.withdraw(escalationId, { by: 'ci', reason: 'done' });
+    await env.escalator.outcome(escalationId);
+    // This worker has no action secret, so it asked nobody: the request is made here.
+    expect(await env.store.askForRatings(escalationId, ['alice'], new Date().toISOString())).toEqual(['alice']);
+    const token = await createRatingToken(actionSecret, { escalationId, rater: 'alice', rating: 3 });
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const page = await answer('ratingConfirmation', { token });
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Rate this escalation: 3/5');
+    expect((await env.store.ratingRequest(escalationId, 'alice'))?.rating).toBeNull();
+    expect((await answer('ratingRecord', { token }, { rawBody: 'comment=smooth', headers: form })).status).toBe(200);
+    expect(await env.store.ratingRequest(escalationId, 'alice')).toMatchObject({ rating: 3, comment: 'smooth' });
+    expect((await answer('ratingRecord', { token }, { rawBody: '', headers: form })).status).toBe(409);
+    expect((await answer('ratingConfirmation', { token })).status).toBe(409);
+    expect((await answer('ratingConfirmation', { token: `${token.slice(0, -2)}xx` })).status).toBe(400);
+    const expired = await createRatingToken(actionSecret, { escalationId, rater: 'alice', rating: 3 }, { ttlSeconds: 60, now: new Date(Date.now() - 3_600_000) });
+    expect((await answer('ratingRecord', { token: expired }, { rawBody: '', headers: form })).status).toBe(410);
+    expect((await answer('ratingRecord', { token: await createRatingToken(actionSecret, { escalationId, rater: 'carol', rating: 3 }) }, { rawBody: '', headers: form })).status).toBe(404);
   });
 
   it('takes a Slack button click signed by Slack, and refuses an unsigned one', async () => {
@@ -797,10 +844,25 @@ describe('the shim against its OpenAPI document, over real HTTP with a real work
     await expectRefused('health', {}, { base: unhealthyUrl }, 503, 'TemporalUnreachable');
   });
 
+  it('serves the dashboard page to a read token and to the session a signed link starts, and refuses a token without the scope', async () => {
+    const page = await answer('dashboard', { query: 'window=7d&gate=' }, { token: tokens.reader });
+    expect(page.status).toBe(200);
+    expect(page.contentType).toMatch(/^text\/html/);
+    expect((await answer('dashboard', {}, { token: tokens.ci })).status).toBe(403);
+    expect((await answer('dashboard', { query: 'window=1y' }, { token: tokens.reader })).status).toBe(400);
+    const link = await createDashboardToken(actionSecret, 'link', { identity: 'reader', ttlSeconds: 600 });
+    const opened = await answer('dashboardSession', { query: `token=${encodeURIComponent(link)}` });
+    expect({ status: opened.status, location: opened.headers.get('location') }).toEqual({ status: 303, location: '/dashboard' });
+    expect(opened.headers.get('set-cookie')).toMatch(/^escalator_dashboard=[\w.-]+; Path=\/dashboard; Max-Age=43200; HttpOnly; SameSite=Lax$/);
+    expect((await answer('dashboard', {}, { headers: { cookie: opened.headers.get('set-cookie')!.split(';')[0]! } })).status).toBe(200);
+    expect((await answer('dashboardSession', { query: `token=${encodeURIComponent(link.slice(0, -4))}` })).status).toBe(400);
+  });
+
   it('saw every operation answer with a documented success, and every one that documents errors with one of them', () => {
     for (const { operation } of documentedOperations) {
       const statuses = [...answered].filter((entry) => entry.startsWith(`${operation.operationId} `)).map((entry) => Number(entry.split(' ')[1]));
-      expect(statuses.some((status) => status < 300), `${operation.operationId} succeeded`).toBe(true);
+      // The dashboard link succeeds with a redirect (303).
+      expect(statuses.some((status) => status < 400), `${operation.operationId} succeeded`).toBe(true);
       // A 405 answers another method on the operation's path, never the operation itself.
       const documentsErrors = Object.keys(operation.responses).some((status) => Number(status) >= 400 && status !== '405');
       if (documentsErrors) expect(statuses.some((status) => status >= 400), `${operation.operationId} refused`).toBe(true);

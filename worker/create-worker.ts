@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import nodemailer from 'nodemailer';
 import { createPagerDuty } from '../activities/channels/pagerduty.js';
@@ -9,6 +10,8 @@ import { createActivities } from '../activities/index.js';
 import { createGitHubApp } from '../activities/pipelines/github-app.js';
 import { createGitLabClient } from '../activities/pipelines/gitlab.js';
 import { createJiraTickets } from '../activities/tickets/jira.js';
+import type { Policy } from '../domain/policy.js';
+import { ensureDigestSchedule } from './digest-schedule.js';
 import { createServiceNowTickets } from '../activities/tickets/servicenow.js';
 import { createEscalatorMetrics, type EscalatorMetrics } from '../activities/metrics.js';
 import { openOutcomeStore, type OutcomeStore } from '../adapters/outcome-store/store.js';
@@ -43,7 +46,7 @@ export interface EscalatorWorkerOptions {
 export async function createEscalatorWorker(
   config: WorkerConfig,
   options: EscalatorWorkerOptions = {},
-): Promise<{ worker: Worker; connection: NativeConnection; ownsConnection: boolean; store: OutcomeStore; metrics: EscalatorMetrics; close(): Promise<void> }> {
+): Promise<{ worker: Worker; connection: NativeConnection; ownsConnection: boolean; store: OutcomeStore; metrics: EscalatorMetrics; digestSchedule: string; close(): Promise<void> }> {
   const policy = options.policy ?? new PolicySource(config.ESCALATOR_POLICY_FILE);
   const store = await openOutcomeStore({ sqliteFile: config.ESCALATOR_OUTCOMES_FILE, ...(config.ESCALATOR_OUTCOMES_DATABASE_URL ? { databaseUrl: config.ESCALATOR_OUTCOMES_DATABASE_URL } : {}) });
   await store.migrate();
@@ -98,11 +101,23 @@ export async function createEscalatorWorker(
       maxConcurrentLocalActivityExecutions: config.ESCALATOR_MAX_CONCURRENT_LOCAL_ACTIVITIES,
     }),
   });
+  const digestSchedule = await scheduleDigest(config, policy.current().policy);
   const close = async () => {
     mail.close();
     await store.close();
   };
-  return { worker, connection, ownsConnection: options.connection === undefined, store, metrics, close };
+  return { worker, connection, ownsConnection: options.connection === undefined, store, metrics, digestSchedule, close };
+}
+
+/** The weekly digest's Schedule, created or updated over a client connection of its own (the worker's is native). */
+async function scheduleDigest(config: WorkerConfig, policy: Policy): Promise<string> {
+  if (!policy.digest) return 'no digest';
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  try {
+    return await ensureDigestSchedule(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), config.ESCALATOR_TASK_QUEUE, policy);
+  } finally {
+    await connection.close();
+  }
 }
 
 /** The settings that were given, so the SDK's defaults apply to the others. */

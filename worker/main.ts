@@ -48,6 +48,7 @@ async function main(): Promise<void> {
         http: health?.url ?? null,
         sdkMetrics: config.ESCALATOR_SDK_METRICS_ADDRESS ? `http://${config.ESCALATOR_SDK_METRICS_ADDRESS.text}/metrics` : null,
         tracing: tracing ? config.ESCALATOR_OTEL_EXPORTER : 'off',
+        weeklyDigest: created.digestSchedule,
         // The effective tuning, the SDK's defaults included.
         maxCachedWorkflows: created.worker.options.maxCachedWorkflows,
         maxConcurrentWorkflowTaskExecutions: created.worker.options.maxConcurrentWorkflowTaskExecutions,

@@ -5,7 +5,7 @@ import type { createActivities } from '../activities/index.js';
  * The activities an escalation calls, each with the timeouts and retries its side effect needs.
  * One place for them, so the workflow reads as what it does and a timeout is changed once.
  */
-type Activities = ReturnType<typeof createActivities>;
+export type Activities = ReturnType<typeof createActivities>;
 
 // Reading the policy file and writing the outcome store are short and local to the worker: local
 // activities record one marker each instead of three events, which keeps histories small.

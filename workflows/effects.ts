@@ -3,6 +3,7 @@ import * as wf from '@temporalio/workflow';
 import type { ReviewerEmail } from '../activities/types.js';
 import type { Effect, EngineEvent, Notification } from '../domain/engine/events.js';
 import { step } from '../domain/engine/engine.js';
+import { modeOf } from '../domain/engine/gate-mode.js';
 import { asksForDecision } from '../domain/engine/notifications.js';
 import type { EscalationState } from '../domain/engine/state.js';
 import { awaitedReviewers, currentDetails, escalationView } from '../domain/engine/view.js';
@@ -169,7 +170,8 @@ export class EffectCarrier {
    */
   private reportToPipeline(): void {
     const link = this.input.pipeline;
-    if (!link) return;
+    // A shadow gate's failure is decided elsewhere: its run neither shows a status nor sends a verdict.
+    if (!link || modeOf(this.state.plan) === 'shadow') return;
     const escalationId = this.state.escalationId;
     const view = escalationView(this.state, this.input.failure);
     const status = pipelineStatus(view);
@@ -229,7 +231,8 @@ export class EffectCarrier {
     if (fromSeq === null || fromSeq >= s.timeline.length) return;
     const entries = s.timeline.slice(fromSeq);
     this.unrecorded = null;
-    if (s.reachable.webhook) {
+    // Subscribers may act on an outcome: a shadow run, which decides nothing, tells them nothing.
+    if (s.reachable.webhook && modeOf(s.plan) !== 'shadow') {
       const ended = entries.some((e) => e.event === 'ended');
       const data = { status: s.status, awaitedReviewers: awaitedReviewers(s), depth: s.depth, outcome: s.outcome, entries };
       this.background.push(sendWebhook({ id: `${s.escalationId}:${fromSeq}`, type: ended ? 'escalation.ended' : 'escalation.updated', escalationId: s.escalationId, occurredAt: entries.at(-1)!.at, data }).catch(() => undefined));
@@ -258,7 +261,7 @@ export class EffectCarrier {
 
   private postSlack(n: Notification): void {
     const id = this.state.escalationId;
-    const args = { dedupeKey: n.messageId, channel: n.slackUser!, escalationId: id, purpose: n.purpose, model: n.model, reviewer: n.reviewer, failure: this.state.failure, deadline: n.deadline, alsoAsked: n.alsoAsked, primary: n.primary, stepLabel: n.stepLabel, decisionUrl: `escalation ${id}` };
+    const args = { dedupeKey: n.messageId, channel: n.slackUser!, escalationId: id, purpose: n.purpose, model: n.model, reviewer: n.reviewer, failure: this.state.failure, deadline: n.deadline, alsoAsked: n.alsoAsked, primary: n.primary, stepLabel: n.stepLabel, decisionUrl: `escalation ${id}`, ...(n.pilot ? { pilot: n.pilot } : {}) };
     this.inBackground(
       postSlack.executeWithOptions({ ...slackOptions, summary: `slack ${n.reviewer.id} (${n.stepLabel})` }, [args]),
       ({ channel, ts }) => ({ kind: 'slack-posted', at: Date.now(), reviewer: n.reviewer.id, channel, ts, step: n.step }),
@@ -278,8 +281,8 @@ export class EffectCarrier {
 }
 
 function emailOf(n: Notification, escalationId: string, failure: EscalationState['failure']): ReviewerEmail {
-  const { messageId, purpose, reviewer, model, step, stepCount, stage, deadline, alsoAsked, heldBack, primary, override, rollback } = n;
-  return { escalationId, messageId, purpose, reviewer, model, step, stepCount, stage, deadline, alsoAsked, heldBack, primary, ...(override ? { override } : {}), ...(rollback ? { rollback } : {}), failure };
+  const { messageId, purpose, reviewer, model, step, stepCount, stage, deadline, alsoAsked, heldBack, primary, override, rollback, pilot } = n;
+  return { escalationId, messageId, purpose, reviewer, model, step, stepCount, stage, deadline, alsoAsked, heldBack, primary, ...(override ? { override } : {}), ...(rollback ? { rollback } : {}), ...(pilot ? { pilot } : {}), failure };
 }
 
 function sent(email: ReviewerEmail): EngineEvent {

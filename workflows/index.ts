@@ -1,1 +1,2 @@
 export { escalateGateFailure } from './escalation.js';
+export { weeklyDigest } from './digest.js';

@@ -9,3 +9,6 @@ export interface EscalationInput {
 }
 
 export const escalationWorkflowType = 'escalateGateFailure';
+
+/** The workflow type the weekly digest's Schedule starts. */
+export const weeklyDigestWorkflowType = 'weeklyDigest';

@@ -1,4 +1,5 @@
 import type { OutcomeKind } from '../../domain/escalation.js';
+import { pilotBanner } from '../../domain/engine/gate-mode.js';
 import type { FailureSummary } from '../../domain/engine/state.js';
 import { decisionActionIds, decisionButtonValue } from '../../adapters/slack-interaction.js';
 import type { SlackDecisionRequest, SlackMessageUpdate } from './types.js';
@@ -64,6 +65,7 @@ export function decisionRequestMessage(request: SlackDecisionRequest): SlackMess
     text: fallbackOf(request),
     blocks: [
       header(`${purposePrefix(request.purpose)}${failure.gate.name} failed on ${failure.service}`),
+      ...(request.pilot ? [{ type: 'context', elements: [mrkdwn(`:test_tube: ${pilotBanner}`)] } satisfies Block] : []),
       { type: 'section', text: mrkdwn(askOf(request)), fields },
       { type: 'actions', block_id: 'escalator_decision', elements: buttons },
       { type: 'context', elements: [mrkdwn(`Escalation ${link(request.decisionUrl, request.escalationId)}`)] },
@@ -125,7 +127,8 @@ function fallbackOf(request: SlackDecisionRequest): string {
   const what = `${failure.severity}: ${failure.gate.name} failed on ${failure.service}`;
   const ask = request.purpose === 'review-override' ? 'override to review' : request.model === 'parallel' ? 'your vote' : 'your decision';
   const deadline = request.deadline && request.purpose !== 'review-override' ? `, before ${request.deadline}` : '';
-  return escapeText(`[Escalator] ${purposePrefix(request.purpose)}${what} — ${ask} (${request.stepLabel})${deadline}. ${request.decisionUrl}`);
+  const pilot = request.pilot ? `${pilotBanner} ` : '';
+  return escapeText(`[Escalator] ${pilot}${purposePrefix(request.purpose)}${what} — ${ask} (${request.stepLabel})${deadline}. ${request.decisionUrl}`);
 }
 
 function purposePrefix(purpose: SlackDecisionRequest['purpose']): string {

@@ -25,6 +25,8 @@ export interface SlackDecisionRequest {
   stepLabel: string;
   /** The escalation's page in the HTTP shim. */
   decisionUrl: string;
+  /** The gate is piloted: the message carries the pilot banner. */
+  pilot?: true;
 }
 
 /** Where a posted message lives: what `chat.update` needs to change it later. */

@@ -131,6 +131,34 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (received_at);
     `,
   },
+  {
+    version: 6,
+    name: 'escalations by start, for metrics over a window',
+    sql: `CREATE INDEX escalations_by_start ON escalations (started_at);`,
+  },
+  {
+    version: 7,
+    name: 'satisfaction ratings, and the change author to ask for one',
+    // A row per person asked: asking inserts it (once, however often the outcome is recorded), rating
+    // fills it in (once). The change author is kept from the policy snapshot on, since the outcome does
+    // not carry it; no foreign key there, because the snapshot comes before the escalation's first row.
+    sql: `
+      CREATE TABLE ratings (
+        escalation_id TEXT NOT NULL REFERENCES escalations (escalation_id),
+        rater         TEXT NOT NULL,
+        asked_at      TEXT NOT NULL,
+        rating        INTEGER CHECK (rating BETWEEN 1 AND 5),
+        comment       TEXT,
+        rated_at      TEXT,
+        PRIMARY KEY (escalation_id, rater)
+      );
+
+      CREATE TABLE change_authors (
+        escalation_id TEXT PRIMARY KEY,
+        author        TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

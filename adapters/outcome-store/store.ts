@@ -1,4 +1,6 @@
 import type { Decision, EscalationOutcome, OutcomeKind, TimelineEntry } from '../../domain/escalation.js';
+import type { Ratings } from '../../domain/metrics/compute.js';
+import { type EscalationFacts, metricEventKinds } from '../../domain/metrics/facts.js';
 import type { EngineKind, SqlEngine, SqlSession, SqlValue } from './engine.js';
 import { applyMigrations, schemaVersion } from './migrations.js';
 import { openPostgresEngine } from './postgres.js';
@@ -67,6 +69,29 @@ export interface EscalationRecord {
   postmortem: boolean;
 }
 
+/** A person's answer to a rating request; `at` is when they gave it. */
+export interface RatingInput {
+  escalationId: string;
+  rater: string;
+  /** 1 to 5. */
+  rating: number;
+  comment: string | null;
+  at: string;
+}
+
+/** `not-asked`: nobody asked this person to rate this escalation, so there is nothing to record. */
+export type RatingResult = 'recorded' | 'already-rated' | 'not-asked';
+
+/** One person asked to rate one ended escalation; the rating fields are null until they answered. */
+export interface RatingRequestRecord {
+  escalationId: string;
+  rater: string;
+  askedAt: string;
+  rating: number | null;
+  comment: string | null;
+  ratedAt: string | null;
+}
+
 export interface ResponseStats {
   /** Decisions the reviewer took in scope. */
   decisions: number;
@@ -127,6 +152,27 @@ export interface OutcomeStore {
   /** The refused attempts in time order. */
   refusals(escalationId: string): Promise<StoredRefusal[]>;
   escalation(escalationId: string): Promise<EscalationRecord | undefined>;
+  /** The escalations raised in [from, to) (ISO 8601), with the timeline entries metrics read: two queries, whatever the count. */
+  metricFacts(range: { from: string; to: string }): Promise<EscalationFacts[]>;
+  /** Keeps the change's author as the failure named it (a login, email or handle); the first call for an escalation wins. */
+  recordChangeAuthor(escalationId: string, author: string): Promise<void>;
+  /** The change author kept by `recordChangeAuthor`; undefined for escalations started before it was kept. */
+  changeAuthor(escalationId: string): Promise<string | undefined>;
+  /**
+   * Marks people as asked to rate an ended escalation (recorded already) at `at`, and resolves with
+   * those not asked before, in the order given: a retried or repeated call asks nobody twice.
+   */
+  askForRatings(escalationId: string, raters: readonly string[], at: string): Promise<string[]>;
+  /**
+   * Records a person's 1–5 rating and optional comment, once: `already-rated` when they answered
+   * before (whichever of their links they used), `not-asked` when they were never asked. Atomic: of
+   * two concurrent calls for one person, exactly one is `recorded`.
+   */
+  recordRating(rating: RatingInput): Promise<RatingResult>;
+  /** One person's rating request for an escalation, answered or not; undefined when they were not asked. */
+  ratingRequest(escalationId: string, rater: string): Promise<RatingRequestRecord | undefined>;
+  /** Who was asked and what they rated, for the escalations raised in [from, to) (ISO 8601), as the metrics report reads them. */
+  ratings(range: { from: string; to: string }): Promise<Ratings>;
   close(): Promise<void>;
 }
 
@@ -336,6 +382,89 @@ function outcomeStoreOn(engine: SqlEngine): OutcomeStore {
         // SQLite has no boolean type and answers 0/1.
         postmortem: Boolean(row.postmortem),
       };
+    },
+
+    async metricFacts({ from, to }) {
+      const bounds = [instant(from), instant(to)];
+      const rows = await engine.query<EscalationRow>('SELECT * FROM escalations WHERE started_at >= ? AND started_at < ? ORDER BY started_at, escalation_id', bounds);
+      const kinds = metricEventKinds.map(() => '?').join(', ');
+      const events = await engine.query<EventRow & { escalation_id: string }>(
+        `SELECT e.escalation_id, e.seq, e.at, e.kind, e.actor, e.detail FROM escalation_events e JOIN escalations x ON x.escalation_id = e.escalation_id
+         WHERE x.started_at >= ? AND x.started_at < ? AND e.kind IN (${kinds}) ORDER BY e.escalation_id, e.seq`,
+        [...bounds, ...metricEventKinds],
+      );
+      const timelines = new Map<string, TimelineEntry[]>();
+      for (const row of events) {
+        const timeline = timelines.get(row.escalation_id) ?? [];
+        timeline.push({ at: row.at, event: row.kind, ...(JSON.parse(row.detail) as object) } as TimelineEntry);
+        timelines.set(row.escalation_id, timeline);
+      }
+      return rows.map((row) => ({
+        escalationId: row.escalation_id,
+        gate: row.gate,
+        service: row.service,
+        model: row.model,
+        startedAt: row.started_at,
+        endedAt: row.ended_at,
+        outcome: row.outcome as OutcomeKind | null,
+        timeline: timelines.get(row.escalation_id) ?? [],
+      }));
+    },
+
+    async recordChangeAuthor(escalationId, author) {
+      await engine.run('INSERT INTO change_authors (escalation_id, author) VALUES (?, ?) ON CONFLICT (escalation_id) DO NOTHING', [escalationId, author]);
+    },
+
+    async changeAuthor(escalationId) {
+      const [row] = await engine.query<{ author: string }>('SELECT author FROM change_authors WHERE escalation_id = ?', [escalationId]);
+      return row?.author;
+    },
+
+    askForRatings: (escalationId, raters, at) =>
+      engine.transaction(async (tx) => {
+        const asked: string[] = [];
+        for (const rater of new Set(raters)) {
+          const inserted = await tx.run('INSERT INTO ratings (escalation_id, rater, asked_at) VALUES (?, ?, ?) ON CONFLICT (escalation_id, rater) DO NOTHING', [escalationId, rater, instant(at)]);
+          if (inserted === 1) asked.push(rater);
+        }
+        return asked;
+      }),
+
+    async recordRating({ escalationId, rater, rating, comment, at }) {
+      // Only an unanswered request takes the rating: the row is the single-use ledger of all the person's links.
+      const updated = await engine.run('UPDATE ratings SET rating = ?, comment = ?, rated_at = ? WHERE escalation_id = ? AND rater = ? AND rating IS NULL', [
+        rating,
+        comment,
+        instant(at),
+        escalationId,
+        rater,
+      ]);
+      if (updated === 1) return 'recorded';
+      const [row] = await engine.query<{ rater: string }>('SELECT rater FROM ratings WHERE escalation_id = ? AND rater = ?', [escalationId, rater]);
+      return row ? 'already-rated' : 'not-asked';
+    },
+
+    async ratingRequest(escalationId, rater) {
+      const [row] = await engine.query<{ asked_at: string; rating: number | null; comment: string | null; rated_at: string | null }>(
+        'SELECT asked_at, rating, comment, rated_at FROM ratings WHERE escalation_id = ? AND rater = ?',
+        [escalationId, rater],
+      );
+      return row ? { escalationId, rater, askedAt: row.asked_at, rating: row.rating, comment: row.comment, ratedAt: row.rated_at } : undefined;
+    },
+
+    async ratings({ from, to }) {
+      const rows = await engine.query<{ escalation_id: string; rating: number | null }>(
+        `SELECT r.escalation_id, r.rating FROM ratings r JOIN escalations e ON e.escalation_id = r.escalation_id
+         WHERE e.started_at >= ? AND e.started_at < ? ORDER BY r.escalation_id, r.rater`,
+        [instant(from), instant(to)],
+      );
+      const asked = new Map<string, number>();
+      const given = new Map<string, number[]>();
+      for (const row of rows) {
+        asked.set(row.escalation_id, (asked.get(row.escalation_id) ?? 0) + 1);
+        if (row.rating !== null) given.set(row.escalation_id, [...(given.get(row.escalation_id) ?? []), row.rating]);
+      }
+      return { asked, given };
     },
 
     close: () => engine.close(),

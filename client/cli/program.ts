@@ -1,7 +1,9 @@
 import { Command } from 'commander';
 import { registerBreakGlass } from './commands/break-glass.js';
+import { registerDashboard } from './commands/dashboard.js';
 import { registerDecide } from './commands/decide.js';
 import { registerList } from './commands/list.js';
+import { registerMetrics } from './commands/metrics.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerRaise } from './commands/raise.js';
 import { registerRecommend } from './commands/recommend.js';
@@ -48,5 +50,7 @@ ${exitCodesHelp}`,
   registerSimulate(program);
   registerRecommend(program);
   registerRouting(program);
+  registerDashboard(program);
+  registerMetrics(program);
   return program;
 }

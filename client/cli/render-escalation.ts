@@ -17,6 +17,7 @@ export function renderEscalation(view: EscalationView, options: { timelineEntrie
     ['change', `${failure.change.sha.slice(0, 12)} "${failure.change.title}" by ${failure.change.author}`],
     ['model', view.model ?? 'not chosen yet'],
     ['rule', view.selectedBy ?? undefined],
+    ['mode', view.mode === 'shadow' ? 'shadow (notifies nobody, decides nothing for the pipeline)' : view.mode === 'pilot' ? 'pilot (only the pilot group is notified)' : undefined],
     ['step', waiting && view.step !== null ? `${view.step + 1} of ${view.stepCount ?? 1} (${stageLabel(view.stage)})` : undefined],
     ['awaited', waiting ? view.awaitedReviewers.join(', ') || 'nobody' : undefined],
     ['held back', waiting && view.heldReviewers.length ? `${view.heldReviewers.map((h) => `${h.reviewer} until ${h.until}`).join(', ')} (quiet hours; asked then if still awaited)` : undefined],

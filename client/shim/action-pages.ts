@@ -160,7 +160,8 @@ function isWebUrl(text: string): boolean {
   }
 }
 
-function layout(title: string, body: string): string {
+/** A whole page around `body`, in the look of every email link's page; `title` is plain text. */
+export function layout(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -187,7 +188,8 @@ ${body}
 `;
 }
 
-function escapeHtml(text: string): string {
+/** Text made safe for HTML content and quoted attribute values. */
+export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
 }
 

@@ -26,6 +26,8 @@ const environmentSchema = z.object({
   ESCALATOR_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(300),
   /** Verifies the email action links the worker signs (the same secret). Unset: every link is refused. */
   ESCALATOR_ACTION_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /** The Temporal UI the dashboard links escalations to, as `<url>/namespaces/<TEMPORAL_NAMESPACE>/workflows/<id>`. */
+  ESCALATOR_UI_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8233'),
   /** The outcome store the worker writes; the shim adds refused attempts to it. */
   ESCALATOR_OUTCOMES_FILE: z.string().min(1).default('.data/outcomes.sqlite'),
   ESCALATOR_OUTCOMES_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),

@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { openOutcomeStore } from '../../adapters/outcome-store/store.js';
+import { createGateMetrics } from '../../adapters/gate-metrics.js';
 import { PolicySource } from '../../adapters/policy-source.js';
 import { EscalatorClient } from '../escalator-client.js';
 import { buildShim } from './app.js';
@@ -22,6 +23,9 @@ async function main(): Promise<void> {
     checkTemporal: async () => void (await connection.healthService.check({})),
     recordRefusal: (refusal) => store.recordRefusal(refusal),
     metrics: createShimMetrics(),
+    gateMetrics: createGateMetrics({ store, policy: () => policy.current().policy, ratings: (range) => store.ratings(range) }),
+    // Dashboard links are signed with the email action links' secret, under an audience of their own.
+    dashboard: { ...(config.ESCALATOR_ACTION_SECRET ? { linkSecret: config.ESCALATOR_ACTION_SECRET } : {}), temporalUi: { url: config.ESCALATOR_UI_URL, namespace: config.TEMPORAL_NAMESPACE } },
     rateLimitPerMinute: config.ESCALATOR_RATE_LIMIT_PER_MINUTE,
     ...(config.ESCALATOR_SLACK_SIGNING_SECRET
       ? {
@@ -51,6 +55,8 @@ async function main(): Promise<void> {
             used: (tokenId: string) => store.actionTokenUsed(tokenId),
             recordRefusal: (refusal: Parameters<typeof store.recordRefusal>[0]) => store.recordRefusal(refusal),
           },
+          // Rating links are signed with the same secret, under a token type of their own.
+          ratings: { secret: config.ESCALATOR_ACTION_SECRET, store },
         }
       : {}),
     ...(config.ESCALATOR_GITHUB_WEBHOOK_SECRET || config.ESCALATOR_GITLAB_WEBHOOK_TOKEN

@@ -29,6 +29,7 @@ import {
 import { timelineEntrySchema } from '../../domain/timeline-schema.js';
 import { actionFormSchema } from './action-pages.js';
 import { actionTokenSchema } from './action-token-format.js';
+import { gateFiguresSchema, gateReportSchema, metricsReportSchema } from '../../domain/metrics/report.js';
 import { gitHubDeliverySchema, gitLabDeliverySchema } from './routes-ci.js';
 import type { Access, BodySpec, HeaderParameter, ShimRoute } from './routes.js';
 import { errorCodesOf, reasonPhrases, whyCode } from './routes-errors.js';
@@ -70,6 +71,9 @@ export const responseSchemas = {
   ErrorBody: errorBodySchema,
   FieldError: fieldErrorSchema,
   Receipt: receiptSchema,
+  MetricsReport: metricsReportSchema,
+  GateReport: gateReportSchema,
+  GateFigures: gateFiguresSchema,
   DeliveryAnswer: deliveryAnswerSchema,
   DeliveryResult: deliveryResultSchema,
   OutcomeAnswer: outcomeAnswerSchema,
@@ -89,6 +93,9 @@ type ResponseSchemaName = keyof typeof responseSchemas;
 type SchemaName = RequestSchemaName | ResponseSchemaName;
 
 const schemaDescriptions: Record<SchemaName, string> = {
+  MetricsReport: 'Per-gate (or service, team, model) figures over a window, beside the window before.',
+  GateReport: 'One row of the report: a group and mode, its figures now and in the window before, and its slowest escalations.',
+  GateFigures: 'The figures of one group over one window; durations in milliseconds, shares as fractions 0..1.',
   GitHubDelivery: "A GitHub webhook delivery's payload, as GitHub documents the event named by `X-GitHub-Event`.",
   GitLabDelivery: "A GitLab webhook delivery's payload, as GitLab documents the event named by `X-Gitlab-Event`.",
   DeliveryAnswer: 'What a GitHub or GitLab delivery did, per thing it meant.',
@@ -177,6 +184,7 @@ export function openApiDocument(routes: readonly ShimRoute[] = shimRoutes): Open
             'A token from the tokens file, which maps it to an identity and scopes:',
             '- `raise`: raise gate failures, withdraw, report recovery',
             '- `decide`: decide, acknowledge, reassign, break glass (as the identity of the token)',
+            '- `read`: per-gate metrics and the dashboard',
             '- `admin`: everything the other scopes allow',
             '',
             'Any known token may read an escalation. An operation lists the scopes it needs as alternative security requirements: either suffices.',
@@ -229,7 +237,7 @@ function operationObject(spec: ShimRoute, sharedResponses: Record<string, OpenAp
     operationId: spec.operationId,
     tags: [spec.tag],
     summary: spec.summary,
-    description: `${spec.description}\n\n${accessSentence(spec.access)}`,
+    description: `${spec.description}\n\n${spec.credential ?? accessSentence(spec.access)}`,
     security: securityOf(spec.access),
     ...(parameters.length ? { parameters } : {}),
     ...(spec.body ? { requestBody: requestBodyOf(spec.body) } : {}),

@@ -79,7 +79,7 @@ export const escalationRoutes: readonly ShimRoute[] = [
       recorded(shim, escalationId, identity, () =>
         shim.options.escalator.decide(
           escalationId,
-          { reviewer: identity.id, decision: body.decision, channel: 'http', ...(body.comment ? { comment: body.comment } : {}) },
+          { reviewer: identity.id, decision: body.decision, channel: 'http', ...(body.comment ? { comment: body.comment } : {}), ...(body.reason ? { reason: body.reason } : {}) },
           updateOptions('decision', identity, idempotencyKey),
         ),
       ),

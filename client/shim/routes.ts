@@ -69,6 +69,8 @@ interface RouteDocs<A extends Access, U extends string, B extends BodySpec | und
   summary: string;
   description: string;
   access: A;
+  /** A public route that checks a credential of its own: what it takes, documented instead of "Needs no token." */
+  credential?: string;
   /** Reads the optional Idempotency-Key header. */
   idempotencyKey?: true;
   /** Slack's signature headers: the credential of a Slack request. */

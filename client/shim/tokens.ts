@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { fieldErrors } from '../../domain/field-errors.js';
 
-export const scopes = ['raise', 'decide', 'admin'] as const;
+export const scopes = ['raise', 'decide', 'read', 'admin'] as const;
 export type Scope = (typeof scopes)[number];
 
 /** Who a request acts as, taken from its credential and never from its body. */

@@ -1,6 +1,7 @@
 import type { PolicySnapshot } from '../escalation-plan.js';
 import type { Effect, EngineEvent } from './events.js';
 import { acknowledge, awaitedBy, decide, type ModelMove, reassign, startParallel, startRouted, startSequential, stageOf, wake, nextWakeAt } from './models.js';
+import { modeOf, screenNotifications } from './gate-mode.js';
 import { buildNotifications } from './notifications.js';
 import { refusalOf } from './refusals.js';
 import { ticketAnswered } from './tickets.js';
@@ -91,14 +92,14 @@ function handle(run: Run, event: EngineEvent): void {
       const model = s.model!;
       const step = model.kind === 'sequential' ? model.assignment.step : 0;
       s.decisions.push({ ...event.request, at: run.iso, step, stage: stageOf(model) });
-      run.log({ event: 'decided', reviewer: event.request.reviewer, decision: event.request.decision, channel: event.request.channel, step });
+      run.log({ event: 'decided', reviewer: event.request.reviewer, decision: event.request.decision, channel: event.request.channel, step, ...(event.request.reason ? { reason: event.request.reason } : {}) });
       apply(run, decide(run, model, event.request, run.at));
       return;
     }
     case 'acknowledged':
       run.log({ event: 'acknowledged', reviewer: event.request.reviewer, channel: event.request.channel });
       acknowledge(s.model!, event.request.reviewer);
-      if (s.paged) run.effects.push({ kind: 'page', action: 'acknowledge' });
+      if (s.paged && modeOf(s.plan) === 'live') run.effects.push({ kind: 'page', action: 'acknowledge' });
       run.changed();
       return;
     case 'reassigned': {
@@ -173,7 +174,8 @@ function start(run: Run, snapshot: PolicySnapshot, seed: number): void {
   s.plan = plan;
   s.policyVersion = snapshot.policyVersion;
   s.reachable = { ...s.reachable, ...snapshot.reachable };
-  run.log({ event: 'policy-snapshot', policyVersion: snapshot.policyVersion, gateKey: plan.gateKey, model: plan.model, selectedBy: plan.selectedBy, notes: plan.notes });
+  const mode = modeOf(plan);
+  run.log({ event: 'policy-snapshot', policyVersion: snapshot.policyVersion, gateKey: plan.gateKey, model: plan.model, selectedBy: plan.selectedBy, notes: plan.notes, ...(mode !== 'live' ? { mode } : {}) });
   run.effects.push({ kind: 'memo', policyVersion: snapshot.policyVersion, policySource: snapshot.policySource, selectedBy: plan.selectedBy });
   s.status = 'waiting';
   const author = s.failure.change.author;
@@ -229,8 +231,9 @@ function handRollbackToPeople(run: Run, endpoint: string, error: string): string
  */
 function settle(run: Run, before: { deadline: ReturnType<typeof nextDeadline>; seq: number; version: number }): void {
   const s = run.s;
-  const notifications = buildNotifications(s, run.pending);
-  if (notifications.length) run.effects.push({ kind: 'notify', notifications });
+  const { sent, withheld } = screenNotifications(s.plan, buildNotifications(s, run.pending));
+  for (const n of withheld) run.log({ event: 'would-notify', reviewer: n.reviewer.id, channel: n.channel, purpose: n.purpose, step: n.step });
+  if (sent.length) run.effects.push({ kind: 'notify', notifications: sent });
   pageIfDue(run);
   refreshSlack(run);
   if (s.version !== before.version) {
@@ -255,6 +258,11 @@ function pageIfDue(run: Run): void {
   const awaited = run.awaited();
   const { failure } = s;
   const step = s.model.kind === 'sequential' ? s.model.assignment.step : 0;
+  // PagerDuty reaches whoever its service has on call, pilot group or not: only a live gate pages.
+  if (modeOf(plan) !== 'live') {
+    for (const reviewer of awaited) run.log({ event: 'would-notify', reviewer, channel: 'pagerduty', purpose: 'decide', step });
+    return;
+  }
   run.effects.push({
     kind: 'page',
     action: 'trigger',

@@ -1,5 +1,6 @@
 import type { AcknowledgeRequest, BreakGlassRequest, DecisionRequest, EscalationOutcome, EscalationStatus, ModelName, OutcomeKind, ReassignRequest, RoutingScore, WithdrawRequest } from '../escalation.js';
 import type { DynamicPlan, PolicySnapshot } from '../escalation-plan.js';
+import type { notificationPurposes } from '../escalation-terms.js';
 import type { Stage } from '../sequential-chain.js';
 import type { TicketOpened, TicketRequest } from './tickets.js';
 
@@ -43,7 +44,7 @@ export type EngineEvent =
   | { kind: 'ticket-failed'; at: number; system: TicketOpened['system']; error: string };
 
 /** Why a message goes out, and what it carries beyond the escalation itself. */
-export type NotificationPurpose = 'decide' | 'reminder' | 'review-override' | 'rollback-failed';
+export type NotificationPurpose = (typeof notificationPurposes)[number];
 
 /** One message to one person on one channel; the interpreter adds the escalation id and failure summary. */
 export interface Notification {
@@ -68,6 +69,8 @@ export interface Notification {
   stepLabel: string;
   override?: { by: string; justification: string };
   rollback?: { endpoint: string; error: string; reason: string };
+  /** The gate is piloted: the message says that only the pilot group is notified. */
+  pilot?: true;
 }
 
 export interface PagerDutyIncident {

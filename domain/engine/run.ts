@@ -3,6 +3,7 @@ import type { ChainStep, DynamicPlan } from '../escalation-plan.js';
 import type { Stage } from '../sequential-chain.js';
 import type { Effect, NotificationPurpose } from './events.js';
 import { copyModel, type ModelHost, votedIn } from './models.js';
+import { modeOf } from './gate-mode.js';
 import { needsTicket, ticketRequest } from './tickets.js';
 import type { EscalationState } from './state.js';
 import { awaitedReviewers, decidedEarlier } from './view.js';
@@ -151,7 +152,11 @@ export class Run implements ModelHost {
     const action = this.s.plan!.onExhausted;
     this.s.exhaustedReason = reason;
     this.log({ event: 'exhausted', reason, action: action.action, depth: this.s.depth });
-    if (action.action === 'rollback') {
+    if (action.action === 'rollback' && modeOf(this.s.plan) === 'shadow') {
+      // The outcome live would most likely have had, stored for comparison; nothing was called.
+      this.log({ event: 'would-roll-back', endpoint: action.endpoint });
+      this.finish('rolled-back', `shadow run: would have rolled back after the escalation was exhausted: ${reason}`, true);
+    } else if (action.action === 'rollback') {
       this.s.status = 'rolling-back';
       this.changed();
       this.effects.push({ kind: 'roll-back', endpoint: action.endpoint, idempotencyKey: `${this.s.escalationId}:rollback`, reason });
@@ -163,6 +168,7 @@ export class Run implements ModelHost {
   finish(outcome: OutcomeKind, reason: string, postmortem: boolean): void {
     const s = this.s;
     if (s.status === 'ended') return;
+    const mode = modeOf(s.plan);
     s.status = 'ended';
     this.changed();
     this.log({ event: 'ended', outcome, reason });
@@ -181,12 +187,14 @@ export class Run implements ModelHost {
       endedAt: this.iso,
       decisions: [...s.decisions],
       timeline: [...s.timeline],
+      ...(mode !== 'live' ? { mode } : {}),
     };
     this.effects.push({ kind: 'cancel-decision-requests' });
-    // A rollback left to people leaves the incident open for them.
-    if (s.paged && !s.rollbackHandedOff) this.effects.push({ kind: 'page', action: 'resolve' });
+    // A rollback left to people leaves the incident open for them; a gate that is not live never paged.
+    if (s.paged && !s.rollbackHandedOff && mode === 'live') this.effects.push({ kind: 'page', action: 'resolve' });
     this.effects.push({ kind: 'store-outcome', outcome: s.outcome });
-    if (needsTicket(s)) this.effects.push({ kind: 'open-ticket', ticket: ticketRequest(s) });
+    // A shadow run's outcome is for comparison only: nobody is to act on it.
+    if (mode !== 'shadow' && needsTicket(s)) this.effects.push({ kind: 'open-ticket', ticket: ticketRequest(s) });
   }
 }
 

@@ -4,6 +4,7 @@ import type { EscalationView } from '../escalation.js';
 import type { GateFailure } from '../gate-failure.js';
 import type { Stage } from '../sequential-chain.js';
 import { awaitedBy, decisionDeadline, nextWakeAt, stageOf, tally, votedIn } from './models.js';
+import { modeOf } from './gate-mode.js';
 import type { EscalationState } from './state.js';
 
 /** Who decided a step so far, where one person decides at most one step (the policy's default). */
@@ -83,6 +84,7 @@ export function escalationView(s: EscalationState, failure: GateFailure): Escala
     failure,
     model: s.plan?.model ?? null,
     selectedBy: s.plan?.selectedBy ?? null,
+    mode: modeOf(s.plan),
     policyVersion: s.policyVersion,
     status: s.status,
     step: model ? (sequential?.assignment.step ?? 0) : null,
@@ -142,6 +144,9 @@ export function currentDetails(s: EscalationState): string {
   }
   if (s.ticket) lines.push(`Ticket [${s.ticket.key}](${s.ticket.url}) (${s.ticket.system === 'jira' ? 'Jira' : 'ServiceNow'}).`);
   lines.push(`Model **${s.plan?.model ?? 'not chosen yet'}**: ${s.plan?.selectedBy ?? ''}.`);
+  const mode = modeOf(s.plan);
+  if (mode === 'shadow') lines.push('**Shadow run**: nobody is notified and the pipeline is not told; the timeline records who would have been asked.');
+  if (mode === 'pilot') lines.push(`**Pilot**: only ${s.plan?.pilotGroup?.join(', ') ?? 'the pilot group'} are notified; the others are assigned but not told.`);
   const best = s.routing ? [...s.routing].sort((a, b) => b.score - a.score)[0] : undefined;
   if (best) lines.push(`Routed: ${best.person} scored ${best.score} (${Object.values(best.factors).map((f) => f.why).join('; ')}).`);
   return lines.join('\n\n');

@@ -4,6 +4,7 @@ import { overrideAllowed } from '../engine/models.js';
 import { type EscalationState, summarize } from '../engine/state.js';
 import { awaitedReviewers } from '../engine/view.js';
 import { type DecisionKind, isAuthor } from '../escalation.js';
+import type { EscalationPlan } from '../escalation-plan.js';
 import type { GateFailure } from '../gate-failure.js';
 import type { Policy } from '../policy.js';
 import { gateEntryKey } from '../rule-conditions.js';
@@ -148,7 +149,7 @@ class Simulation {
     this.dispatch(
       live,
       plan
-        ? { kind: 'started', at, snapshot: { policyVersion, policySource: 'simulation', plan, reachable: unreachable }, seed: streamSeed(seed, 3, index) }
+        ? { kind: 'started', at, snapshot: { policyVersion, policySource: 'simulation', plan: asLive(plan), reachable: unreachable }, seed: streamSeed(seed, 3, index) }
         : { kind: 'no-policy', at, reason: `no gates entry for ${failure.gate.name}` },
     );
   }
@@ -229,4 +230,9 @@ class Simulation {
     for (const live of this.live) for (const id of awaitedReviewers(live.state)) load.set(id, (load.get(id) ?? 0) + 1);
     return load;
   }
+}
+
+/** The gate as it would run live: the simulator asks how the team answers, and a shadow gate asks nobody. */
+function asLive(plan: EscalationPlan): EscalationPlan {
+  return (plan.mode ?? 'live') === 'live' ? plan : { ...plan, mode: 'live' };
 }

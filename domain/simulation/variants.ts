@@ -44,8 +44,8 @@ export function approvalsOf(gate: PolicyGate): number {
 
 function gateAs(policy: Policy, gate: PolicyGate, model: ModelName): PolicyGate {
   if (gate.model === model) return gate;
-  const { escalateTo, maxDepth, onExhausted, requireComment, randomizeOrder, oneDecisionPerPerson, costPerHour } = gate;
-  const common = { escalateTo, maxDepth, onExhausted, requireComment, randomizeOrder, oneDecisionPerPerson, costPerHour };
+  const { escalateTo, maxDepth, onExhausted, requireComment, randomizeOrder, oneDecisionPerPerson, costPerHour, mode, pilot } = gate;
+  const common = { escalateTo, maxDepth, onExhausted, requireComment, randomizeOrder, oneDecisionPerPerson, costPerHour, mode, pilot };
   const reviewers = reviewersOf(gate);
   const window = gate.model === 'sequential' ? Math.max(...gate.chain.map((step) => step.timeout)) : gate.decideWithin;
   const approvals = Math.min(approvalsOf(gate), groupSize(policy, reviewers));

@@ -807,6 +807,8 @@ class EscalationRun implements ModeHost {
       failure: this.failure,
       model: this.plan?.model ?? null,
       selectedBy: this.plan?.selectedBy ?? null,
+      // Runs from before modes existed were all live.
+      mode: 'live',
       policyVersion: this.policyVersion,
       status: this.status,
       step: modeView?.step ?? null,

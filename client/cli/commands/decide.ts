@@ -8,7 +8,7 @@ import { parseFlags, personIdSchema, withOperatorIdentity } from '../operator-id
 import { printJson, printLine } from '../output.js';
 import { renderEscalation } from '../render-escalation.js';
 
-type DecideFlags = ConnectionFlags & { as: string; approve?: boolean; reject?: boolean; override?: boolean; comment?: string; json?: boolean };
+type DecideFlags = ConnectionFlags & { as: string; approve?: boolean; reject?: boolean; override?: boolean; comment?: string; reason?: string; json?: boolean };
 
 const decideSchema = decisionBodySchema.extend({ reviewer: personIdSchema });
 
@@ -22,17 +22,18 @@ export function registerDecide(program: Command): void {
     .addOption(new Option('--reject', 'reject: block the gate').conflicts(['approve', 'override']))
     .addOption(new Option('--override', 'vote to override (parallel gates with an override quorum)').conflicts(['approve', 'reject']))
     .option('--comment <text>', 'why; the policy may require one (requireComment)')
+    .option('--reason <reason>', 'why the gate failed, as you see it: false-positive, flaky, real-issue or accepted-risk (counted by the gate metrics)')
     .option('--json', 'print the escalation state after the decision as JSON');
   withOperatorIdentity(command, 'the reviewer deciding (a person id from the policy)');
   withConnectionOptions(command);
   command.action(async (escalationId: string, flags: DecideFlags) => {
     const decision: DecisionKind | undefined = flags.approve ? 'approve' : flags.reject ? 'reject' : flags.override ? 'override' : undefined;
     if (!decision) throw new InvalidInputError('no decision given', [{ path: '--approve | --reject | --override', message: 'give exactly one' }]);
-    const request = parseFlags(decideSchema, { decision, reviewer: flags.as, ...(flags.comment !== undefined ? { comment: flags.comment } : {}) }, { reviewer: '--as', comment: '--comment' });
+    const request = parseFlags(decideSchema, { decision, reviewer: flags.as, ...(flags.comment !== undefined ? { comment: flags.comment } : {}), ...(flags.reason !== undefined ? { reason: flags.reason } : {}) }, { reviewer: '--as', comment: '--comment', reason: '--reason' });
     const settings = connectionSettingsFrom(process.env, flags);
     const view = await withEscalator(settings, ({ escalator }) =>
       actOnEscalation(escalator, escalationId, async () => {
-        await escalator.decide(escalationId, { reviewer: request.reviewer, decision: request.decision, channel: 'cli', ...(request.comment ? { comment: request.comment } : {}) });
+        await escalator.decide(escalationId, { reviewer: request.reviewer, decision: request.decision, channel: 'cli', ...(request.comment ? { comment: request.comment } : {}), ...(request.reason ? { reason: request.reason } : {}) });
         // The update answers with a receipt; the whole view printed below is the query's.
         return escalator.status(escalationId);
       }),

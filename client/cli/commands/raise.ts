@@ -38,10 +38,16 @@ export function registerRaise(program: Command): void {
         return printLine(`${result.escalationId} ${result.started ? 'started' : 'attached (this idempotency key already has an escalation; nothing new was started)'}`);
       }
       const link = `${flags.uiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(settings.namespace)}/workflows/${encodeURIComponent(result.escalationId)}`;
+      const view = await settledView(escalator, result.escalationId);
+      if (view.mode === 'shadow') {
+        // A shadow gate is being piloted beside the way the team decides today: it decides nothing for the pipeline.
+        if (flags.json) return printJson({ ...result, link, wait: { kind: 'shadow' } });
+        return printLine(`${result.escalationId} ${result.started ? 'started' : 'attached'} in shadow mode: it decides nothing for the pipeline, so nothing is waited for\n  follow it: ${link}`);
+      }
       if (!flags.json) {
         printLine(`${result.escalationId} ${result.started ? 'started' : 'attached (this idempotency key already has an escalation)'}`);
         printLine(`  follow it: ${link}`);
-        printLine(`  ${whoIsAsked(await settledView(escalator, result.escalationId))}`);
+        printLine(`  ${whoIsAsked(view)}`);
         printLine('  waiting for the outcome…');
       }
       const started = Date.now();
