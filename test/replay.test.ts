@@ -31,8 +31,8 @@ describe('recorded histories', () => {
       'sequential-withdrawn-email-cancelled',
       'sequential-withdrawn',
     ];
-    // Runs of what only the engine does: a pipeline reported to (check run, deployment verdict), a ticket.
-    const engineOnly = ['github-deployment-approved', 'jira-ticket-exhausted'];
+    // Runs of what only the engine does: a pipeline reported to (check run, deployment verdict), a ticket, a shadow run.
+    const engineOnly = ['github-deployment-approved', 'jira-ticket-exhausted', 'shadow-exhausted'];
     expect(files).toEqual([...[...scenarios, ...engineOnly].map((name) => `engine-${name}.json`), ...scenarios.map((name) => `${name}.json`)].sort());
     for (const file of files) {
       const recordedOnEngine = (await readFile(new URL(file, historiesDir), 'utf8')).includes(enginePatchMarker);
