@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { errors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import { decisionKinds, type DecisionKind } from './escalation.js';
+import { type LinkSecret, signToken, verifyToken } from './signed-tokens.js';
 
 /** What an email action link lets its holder do: one decision, by one reviewer, on one step of one escalation. */
 export interface ActionGrant {
@@ -24,13 +23,11 @@ export type ActionTokenFailure = 'expired' | 'tampered' | 'malformed';
 
 export type ActionTokenVerification = { ok: true; claims: ActionClaims } | { ok: false; reason: ActionTokenFailure };
 
-/** The HMAC secret that signs action links: at least 32 bytes (a string is taken as its UTF-8 bytes). */
-export type ActionSecret = string | Uint8Array;
+/** The HMAC secret that signs action links (and rating and dashboard links): at least 32 bytes. */
+export type ActionSecret = LinkSecret;
 
 // A dedicated `typ` keeps action tokens and any other JWT signed with the same secret from standing in for each other.
-const actionTokenType = 'escalator-action+jwt';
-const algorithm = 'HS256';
-const minimumSecretBytes = 32;
+const actionTokens = { typ: 'escalator-action+jwt', secretName: 'action-link' };
 
 const payloadSchema = z.object({
   jti: z.string().min(1).max(100),
@@ -47,15 +44,7 @@ const payloadSchema = z.object({
  * Each call makes a new token with its own `tokenId`. Throws when the secret is shorter than 32 bytes.
  */
 export async function createActionToken(secret: ActionSecret, grant: ActionGrant, options: { ttlSeconds: number; now?: Date }): Promise<string> {
-  if (!Number.isInteger(options.ttlSeconds) || options.ttlSeconds <= 0) throw new RangeError(`ttlSeconds must be a positive integer, got ${options.ttlSeconds}`);
-  const issuedAt = Math.floor((options.now ?? new Date()).getTime() / 1000);
-  return new SignJWT({ esc: grant.escalationId, step: grant.step, dec: grant.decision })
-    .setProtectedHeader({ alg: algorithm, typ: actionTokenType })
-    .setJti(randomBytes(16).toString('base64url'))
-    .setSubject(grant.reviewer)
-    .setIssuedAt(issuedAt)
-    .setExpirationTime(issuedAt + options.ttlSeconds)
-    .sign(secretKey(secret));
+  return signToken(secret, actionTokens, { subject: grant.reviewer, ttlSeconds: options.ttlSeconds, claims: { esc: grant.escalationId, step: grant.step, dec: grant.decision }, withId: true, ...(options.now ? { now: options.now } : {}) });
 }
 
 /**
@@ -66,24 +55,12 @@ export async function createActionToken(secret: ActionSecret, grant: ActionGrant
  * Expiry is exact: a token is expired from its `expiresAt` second on.
  */
 export async function verifyActionToken(secret: ActionSecret, token: string, options: { now?: Date } = {}): Promise<ActionTokenVerification> {
-  const key = secretKey(secret);
-  try {
-    const { payload } = await jwtVerify(token, key, {
-      algorithms: [algorithm],
-      typ: actionTokenType,
-      requiredClaims: ['jti', 'sub', 'iat', 'exp'],
-      ...(options.now ? { currentDate: options.now } : {}),
-    });
-    const claims = payloadSchema.safeParse(payload);
-    if (!claims.success) return { ok: false, reason: 'malformed' };
-    const { jti, sub, esc, step, dec, iat, exp } = claims.data;
-    return { ok: true, claims: { tokenId: jti, reviewer: sub, escalationId: esc, step, decision: dec, issuedAt: new Date(iat * 1000), expiresAt: new Date(exp * 1000) } };
-  } catch (error) {
-    if (error instanceof errors.JWTExpired) return { ok: false, reason: 'expired' };
-    // A header naming another algorithm was changed after signing: ours always says HS256.
-    if (error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JOSEAlgNotAllowed) return { ok: false, reason: 'tampered' };
-    return { ok: false, reason: 'malformed' };
-  }
+  const verified = await verifyToken(secret, actionTokens, token, { requiredClaims: ['jti', 'sub', 'iat', 'exp'], ...(options.now ? { now: options.now } : {}) });
+  if (!verified.ok) return { ok: false, reason: verified.reason === 'foreign' ? 'malformed' : verified.reason };
+  const claims = payloadSchema.safeParse(verified.payload);
+  if (!claims.success) return { ok: false, reason: 'malformed' };
+  const { jti, sub, esc, step, dec, iat, exp } = claims.data;
+  return { ok: true, claims: { tokenId: jti, reviewer: sub, escalationId: esc, step, decision: dec, issuedAt: new Date(iat * 1000), expiresAt: new Date(exp * 1000) } };
 }
 
 /** The link a reviewer follows: `<publicUrl>/v1/actions/<token>`, keeping any path prefix of `publicUrl`. */
@@ -158,8 +135,3 @@ export class InMemoryUsedTokenLedger implements UsedTokenLedger {
   }
 }
 
-function secretKey(secret: ActionSecret): Uint8Array {
-  const key = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
-  if (key.byteLength < minimumSecretBytes) throw new RangeError(`the action-link secret must be at least ${minimumSecretBytes} bytes, got ${key.byteLength}`);
-  return key;
-}

@@ -1,6 +1,6 @@
-import { errors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import type { ActionSecret } from './action-tokens.js';
+import { signToken, verifyToken } from './signed-tokens.js';
 
 /**
  * What a dashboard token is for: a `link` is what `escalator dashboard` prints and is opened once
@@ -26,10 +26,8 @@ export type DashboardTokenVerification = { ok: true; grant: DashboardGrant } | {
 
 // Signed with the email action links' secret: the `typ` and the audience keep the two kinds apart
 // (action tokens carry another `typ` and no audience).
-const dashboardTokenType = 'escalator-dashboard+jwt';
+const dashboardTokens = { typ: 'escalator-dashboard+jwt', secretName: 'dashboard-link' };
 const audiences: Record<DashboardTokenPurpose, string> = { link: 'escalator-dashboard', session: 'escalator-dashboard-session' };
-const algorithm = 'HS256';
-const minimumSecretBytes = 32;
 
 const payloadSchema = z.object({ sub: z.string().min(1).max(200), exp: z.number().int() });
 
@@ -42,15 +40,7 @@ export async function createDashboardToken(
   purpose: DashboardTokenPurpose,
   options: { identity: string; ttlSeconds: number; now?: Date },
 ): Promise<string> {
-  if (!Number.isInteger(options.ttlSeconds) || options.ttlSeconds <= 0) throw new RangeError(`ttlSeconds must be a positive integer, got ${options.ttlSeconds}`);
-  const issuedAt = Math.floor((options.now ?? new Date()).getTime() / 1000);
-  return new SignJWT({})
-    .setProtectedHeader({ alg: algorithm, typ: dashboardTokenType })
-    .setSubject(options.identity)
-    .setAudience(audiences[purpose])
-    .setIssuedAt(issuedAt)
-    .setExpirationTime(issuedAt + options.ttlSeconds)
-    .sign(secretKey(secret));
+  return signToken(secret, dashboardTokens, { subject: options.identity, ttlSeconds: options.ttlSeconds, audience: audiences[purpose], ...(options.now ? { now: options.now } : {}) });
 }
 
 /**
@@ -64,25 +54,11 @@ export async function verifyDashboardToken(
   token: string,
   options: { now?: Date } = {},
 ): Promise<DashboardTokenVerification> {
-  const key = secretKey(secret);
-  try {
-    const { payload } = await jwtVerify(token, key, {
-      algorithms: [algorithm],
-      typ: dashboardTokenType,
-      audience: audiences[purpose],
-      requiredClaims: ['sub', 'exp'],
-      ...(options.now ? { currentDate: options.now } : {}),
-    });
-    const claims = payloadSchema.safeParse(payload);
-    if (!claims.success) return { ok: false, reason: 'malformed' };
-    return { ok: true, grant: { identity: claims.data.sub, expiresAt: new Date(claims.data.exp * 1000) } };
-  } catch (error) {
-    if (error instanceof errors.JWTExpired) return { ok: false, reason: 'expired' };
-    if (error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JOSEAlgNotAllowed) return { ok: false, reason: 'tampered' };
-    // Signed with our secret for another use: jose checks the signature before `typ` and `aud`.
-    if (error instanceof errors.JWTClaimValidationFailed && (error.claim === 'typ' || error.claim === 'aud')) return { ok: false, reason: 'foreign' };
-    return { ok: false, reason: 'malformed' };
-  }
+  const verified = await verifyToken(secret, dashboardTokens, token, { requiredClaims: ['sub', 'exp'], audience: audiences[purpose], ...(options.now ? { now: options.now } : {}) });
+  if (!verified.ok) return verified;
+  const claims = payloadSchema.safeParse(verified.payload);
+  if (!claims.success) return { ok: false, reason: 'malformed' };
+  return { ok: true, grant: { identity: claims.data.sub, expiresAt: new Date(claims.data.exp * 1000) } };
 }
 
 /** The link `escalator dashboard` prints: `<shimUrl>/dashboard/session?token=<token>`; `shimUrl` is where the shim's root is served. */
@@ -90,8 +66,3 @@ export function dashboardLinkUrl(shimUrl: string, token: string): string {
   return `${shimUrl.replace(/\/+$/, '')}/dashboard/session?token=${encodeURIComponent(token)}`;
 }
 
-function secretKey(secret: ActionSecret): Uint8Array {
-  const key = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
-  if (key.byteLength < minimumSecretBytes) throw new RangeError(`the dashboard-link secret must be at least ${minimumSecretBytes} bytes, got ${key.byteLength}`);
-  return key;
-}

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { errors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import type { ActionSecret } from './action-tokens.js';
+import { signToken, verifyToken } from './signed-tokens.js';
 
 /** The lowest and highest rating a person can give an ended escalation. */
 export const ratingScale = [1, 2, 3, 4, 5] as const;
@@ -32,9 +31,7 @@ export const ratingLinkTtlSeconds = 7 * 86_400;
 
 // Signed with the email action links' secret: a `typ` of its own keeps a rating token from standing in
 // for an action token or a dashboard link, and those from standing in for it.
-const ratingTokenType = 'escalator-rating+jwt';
-const algorithm = 'HS256';
-const minimumSecretBytes = 32;
+const ratingTokens = { typ: 'escalator-rating+jwt', secretName: 'action-link' };
 
 const payloadSchema = z.object({
   jti: z.string().min(1).max(100),
@@ -51,15 +48,7 @@ const payloadSchema = z.object({
  */
 export async function createRatingToken(secret: ActionSecret, grant: RatingGrant, options: { ttlSeconds?: number; now?: Date } = {}): Promise<string> {
   const ttlSeconds = options.ttlSeconds ?? ratingLinkTtlSeconds;
-  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new RangeError(`ttlSeconds must be a positive integer, got ${ttlSeconds}`);
-  const issuedAt = Math.floor((options.now ?? new Date()).getTime() / 1000);
-  return new SignJWT({ esc: grant.escalationId, rating: grant.rating })
-    .setProtectedHeader({ alg: algorithm, typ: ratingTokenType })
-    .setJti(randomBytes(16).toString('base64url'))
-    .setSubject(grant.rater)
-    .setIssuedAt(issuedAt)
-    .setExpirationTime(issuedAt + ttlSeconds)
-    .sign(secretKey(secret));
+  return signToken(secret, ratingTokens, { subject: grant.rater, ttlSeconds, claims: { esc: grant.escalationId, rating: grant.rating }, withId: true, ...(options.now ? { now: options.now } : {}) });
 }
 
 /**
@@ -69,23 +58,12 @@ export async function createRatingToken(secret: ActionSecret, grant: RatingGrant
  * Never throws for a bad token.
  */
 export async function verifyRatingToken(secret: ActionSecret, token: string, options: { now?: Date } = {}): Promise<RatingTokenVerification> {
-  const key = secretKey(secret);
-  try {
-    const { payload } = await jwtVerify(token, key, {
-      algorithms: [algorithm],
-      typ: ratingTokenType,
-      requiredClaims: ['jti', 'sub', 'iat', 'exp'],
-      ...(options.now ? { currentDate: options.now } : {}),
-    });
-    const claims = payloadSchema.safeParse(payload);
-    if (!claims.success) return { ok: false, reason: 'malformed' };
-    const { jti, sub, esc, rating, iat, exp } = claims.data;
-    return { ok: true, claims: { tokenId: jti, rater: sub, escalationId: esc, rating, issuedAt: new Date(iat * 1000), expiresAt: new Date(exp * 1000) } };
-  } catch (error) {
-    if (error instanceof errors.JWTExpired) return { ok: false, reason: 'expired' };
-    if (error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JOSEAlgNotAllowed) return { ok: false, reason: 'tampered' };
-    return { ok: false, reason: 'malformed' };
-  }
+  const verified = await verifyToken(secret, ratingTokens, token, { requiredClaims: ['jti', 'sub', 'iat', 'exp'], ...(options.now ? { now: options.now } : {}) });
+  if (!verified.ok) return { ok: false, reason: verified.reason === 'foreign' ? 'malformed' : verified.reason };
+  const claims = payloadSchema.safeParse(verified.payload);
+  if (!claims.success) return { ok: false, reason: 'malformed' };
+  const { jti, sub, esc, rating, iat, exp } = claims.data;
+  return { ok: true, claims: { tokenId: jti, rater: sub, escalationId: esc, rating, issuedAt: new Date(iat * 1000), expiresAt: new Date(exp * 1000) } };
 }
 
 /** The link a rater follows: `<publicUrl>/v1/ratings/<token>`, keeping any path prefix of `publicUrl`. */
@@ -93,8 +71,3 @@ export function ratingUrl(publicUrl: string, token: string): string {
   return `${publicUrl.replace(/\/+$/, '')}/v1/ratings/${encodeURIComponent(token)}`;
 }
 
-function secretKey(secret: ActionSecret): Uint8Array {
-  const key = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
-  if (key.byteLength < minimumSecretBytes) throw new RangeError(`the action-link secret must be at least ${minimumSecretBytes} bytes, got ${key.byteLength}`);
-  return key;
-}

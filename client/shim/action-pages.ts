@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { DecisionKind, RefusalCode } from '../../domain/escalation.js';
 import { refusalStatus } from './refusal-status.js';
+import { escapeHtml } from './html-text.js';
 
 /** What the pages show about an escalation; an `EscalationView` fits as it is. */
 export interface ActionSubject {
@@ -188,10 +189,6 @@ ${body}
 `;
 }
 
-/** Text made safe for HTML content and quoted attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
-}
 
 function capitalised(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);

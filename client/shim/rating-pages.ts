@@ -1,4 +1,5 @@
-import { type ActionPage, escapeHtml, layout } from './action-pages.js';
+import { type ActionPage, layout } from './action-pages.js';
+import { escapeHtml } from './html-text.js';
 
 /** What the rating pages show about the ended escalation; undefined when the store no longer knows it. */
 export interface RatingSubject {

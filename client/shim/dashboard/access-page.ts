@@ -1,4 +1,5 @@
-import { escapeHtml, layout } from './layout.js';
+import { escapeHtml } from '../html-text.js';
+import { layout } from './layout.js';
 
 /** A page answered instead of the dashboard, and its status. */
 export interface DashboardPage {

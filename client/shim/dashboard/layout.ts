@@ -1,3 +1,4 @@
+import { escapeHtml } from '../html-text.js';
 /**
  * Headers for every dashboard answer. No cache keeps a page of someone's metrics or the link's
  * token; no Referer carries the URL to the Temporal UI; the pages run no script (charts are SVG
@@ -10,10 +11,6 @@ export const dashboardHeaders: Readonly<Record<string, string>> = {
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 };
 
-/** Text made safe for HTML content and quoted attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
-}
 
 /** A whole dashboard page: `body` is HTML already escaped; `title` is escaped here. */
 export function layout(title: string, body: string): string {

@@ -3,7 +3,8 @@ import type { MetricsQuery } from '../../../domain/metrics/query.js';
 import type { GateFigures, GateReport, MetricsReport } from '../../../domain/metrics/report.js';
 import { loadSvg, outcomesByWeekSvg, resolutionHistogramSvg } from './charts.js';
 import { changeText, durationText, type FigureKind, figureText, instantText } from './figure-text.js';
-import { escapeHtml, layout } from './layout.js';
+import { escapeHtml } from '../html-text.js';
+import { layout } from './layout.js';
 
 /** Where the Temporal UI shows a workflow: `<url>/namespaces/<namespace>/workflows/<id>`. */
 export interface TemporalUi {
