@@ -65,6 +65,8 @@ export function createActivities(deps: ActivityDependencies) {
       // The outcome does not carry the change's author, whom the end asks for a rating: kept from the start.
       const escalationId = Context.current().info.workflowExecution?.workflowId;
       if (escalationId) await deps.store.recordChangeAuthor(escalationId, failure.change.author);
+      // Dynamic routing learns who reviews which paths from the changed files of past escalations.
+      if (escalationId && failure.change.changedFiles.length) await deps.store.recordChangedFiles(escalationId, failure.repository, failure.change.changedFiles);
       const ordinal = await deps.store.historySize({ gate: failure.gate.name });
       const plan = resolvePlan(policy, failure, { at: new Date(at), ordinal });
       if (!plan) throw ApplicationFailure.nonRetryable(`no policy for gate "${failure.gate.name}" and no "*" entry in ${deps.policy.file}`, 'NoPolicyForGate');

@@ -136,7 +136,8 @@ const parallelGate = z
   })
   .strict();
 
-export const routingFactors = ['codeowners', 'severity', 'oncall', 'workingHours', 'responseHistory', 'load'] as const;
+/** `expertise`: who reviewed changes to the same paths before, learned from the outcome store. */
+export const routingFactors = ['expertise', 'codeowners', 'severity', 'oncall', 'workingHours', 'responseHistory', 'load'] as const;
 
 const coldStartSchema = z.union([
   z.enum(['sequential', 'parallel']).transform((model) => ({ model, minHistory: 5 })),

@@ -21,9 +21,11 @@ export interface RoutingInputs {
   medianResponseMs: Record<string, number | null>;
   /** Escalations awaiting each candidate right now. */
   load: Record<string, number>;
+  /** Each candidate's affinity to the changed paths from past reviews (≥ 0, comparable within one change); absent: no history. */
+  expertise?: Record<string, number>;
 }
 
-const weights: Record<RoutingFactor, number> = { codeowners: 3, oncall: 2, workingHours: 2, responseHistory: 1, severity: 1, load: 1 };
+const weights: Record<RoutingFactor, number> = { expertise: 3, codeowners: 3, oncall: 2, workingHours: 2, responseHistory: 1, severity: 1, load: 1 };
 const severityUrgency: Record<Severity, number> = { critical: 1, high: 0.75, medium: 0.25, low: 0 };
 const HALF_HOUR_MS = 30 * 60_000;
 
@@ -46,9 +48,16 @@ function scoreOf(person: string, inputs: RoutingInputs): RoutingScore {
   const facts = inputs.facts[person] ?? { working: null, outOfOffice: false, onCall: false };
   const median = inputs.medianResponseMs[person] ?? null;
   const speed = median === null ? 0.5 : 1 / (1 + median / HALF_HOUR_MS);
+  const topAffinity = Math.max(0, ...Object.values(inputs.expertise ?? {}));
   for (const factor of inputs.routeBy) {
     const weight = weights[factor];
-    if (factor === 'codeowners') {
+    if (factor === 'expertise') {
+      // Relative to the most expert candidate: affinity has no unit, only an order within one change.
+      const affinity = inputs.expertise?.[person] ?? 0;
+      const value = topAffinity > 0 ? affinity / topAffinity : 0;
+      const why = topAffinity === 0 ? 'nobody here has reviewed changes to these paths' : affinity === 0 ? 'has reviewed none of these paths' : `reviewed these paths ${Math.round(value * 100)}% as much as the most expert candidate`;
+      factors.expertise = { value, weight, why };
+    } else if (factor === 'codeowners') {
       const share = inputs.ownership[person] ?? 0;
       factors.codeowners = { value: share, weight, why: share > 0 ? `owns ${Math.round(share * 100)}% of the changed files` : 'owns none of the changed files' };
     } else if (factor === 'oncall') {
@@ -81,6 +90,8 @@ export interface RoutingRequestFacts {
   load: Record<string, number>;
   /** Ownership shares computed already (the simulator caches them per change set); else from the plan's CODEOWNERS. */
   ownership?: Record<string, number>;
+  /** Path expertise from the outcome store's review history (the worker's routing); absent elsewhere. */
+  expertise?: Record<string, number>;
 }
 
 /**
@@ -88,7 +99,7 @@ export interface RoutingRequestFacts {
  * scenarios, the simulator): the candidates scored on CODEOWNERS ownership of the changed files and
  * the policy's other factors, or a cold start while the gate or the service has too little history.
  */
-export function routingDecision({ plan, failure, history, medianResponseMs, load, ownership: owned }: RoutingRequestFacts): RoutingDecision {
+export function routingDecision({ plan, failure, history, medianResponseMs, load, ownership: owned, expertise }: RoutingRequestFacts): RoutingDecision {
   const result = scoreCandidates({
     candidates: plan.candidates,
     routeBy: plan.routeBy,
@@ -100,6 +111,7 @@ export function routingDecision({ plan, failure, history, medianResponseMs, load
     ownership: owned ?? (plan.codeowners ? ownership(plan.codeowners, failure.change.changedFiles, plan.people) : {}),
     medianResponseMs,
     load,
+    ...(expertise ? { expertise } : {}),
   });
   const { minHistory } = plan.coldStart;
   if (history.gate < minHistory || history.service < minHistory) {

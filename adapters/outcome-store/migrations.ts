@@ -159,6 +159,18 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    name: 'the changed files of each escalation, for path expertise',
+    // Kept from the policy snapshot on, like the author: Dynamic routing learns who reviews which paths from it.
+    sql: `
+      CREATE TABLE changed_files (
+        escalation_id TEXT PRIMARY KEY,
+        repository    TEXT NOT NULL,
+        files         TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

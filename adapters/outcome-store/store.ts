@@ -156,6 +156,14 @@ export interface OutcomeStore {
   metricFacts(range: { from: string; to: string }): Promise<EscalationFacts[]>;
   /** Keeps the change's author as the failure named it (a login, email or handle); the first call for an escalation wins. */
   recordChangeAuthor(escalationId: string, author: string): Promise<void>;
+  /** Keeps the files an escalation's change touched (first write wins), for path expertise. */
+  recordChangedFiles(escalationId: string, repository: string, files: readonly string[]): Promise<void>;
+  /**
+   * Who reviewed which paths: every approval or rejection of an escalation whose changed files are
+   * kept, decided after `after` (ISO 8601; all when null), oldest first. Paths are
+   * `<repository>/<file>`, so two repositories' `src/` never mix.
+   */
+  reviewedPaths(after: string | null): Promise<Array<{ reviewer: string; paths: string[]; at: number; decidedAt: string }>>;
   /** The change author kept by `recordChangeAuthor`; undefined for escalations started before it was kept. */
   changeAuthor(escalationId: string): Promise<string | undefined>;
   /**
@@ -413,6 +421,24 @@ function outcomeStoreOn(engine: SqlEngine): OutcomeStore {
 
     async recordChangeAuthor(escalationId, author) {
       await engine.run('INSERT INTO change_authors (escalation_id, author) VALUES (?, ?) ON CONFLICT (escalation_id) DO NOTHING', [escalationId, author]);
+    },
+
+    async recordChangedFiles(escalationId, repository, files) {
+      await engine.run('INSERT INTO changed_files (escalation_id, repository, files) VALUES (?, ?, ?) ON CONFLICT (escalation_id) DO NOTHING', [escalationId, repository, JSON.stringify(files)]);
+    },
+
+    async reviewedPaths(after) {
+      const rows = await engine.query<{ reviewer: string; decided_at: string; repository: string; files: string }>(
+        `SELECT d.reviewer, d.decided_at, c.repository, c.files FROM decisions d JOIN changed_files c ON c.escalation_id = d.escalation_id
+         WHERE d.decision IN ('approve', 'reject') AND d.decided_at > ? ORDER BY d.decided_at, d.escalation_id, d.seq`,
+        [after ?? ''],
+      );
+      return rows.map((row) => ({
+        reviewer: row.reviewer,
+        paths: (JSON.parse(row.files) as string[]).map((file) => `${row.repository}/${file.replace(/^(\.?\/)+/, '')}`),
+        at: Date.parse(row.decided_at),
+        decidedAt: row.decided_at,
+      }));
     },
 
     async changeAuthor(escalationId) {
