@@ -115,6 +115,7 @@ function figures(overrides: Partial<GateFigures> = {}): GateFigures {
     costOfDelay: 123.456,
     routingAccuracy: null,
     satisfaction: { average: 4.2, responses: 5, asked: 8, responseRate: 0.625 },
+    shadow: null,
     ...overrides,
   };
 }

@@ -68,8 +68,18 @@ const scripted: Scripted[] = [
   { id: 'e5', gate: 'deploy', start: '2026-03-06T12:00:00Z', steps: [[0, assigned(['alice'])]] },
   // E6 Mon, another gate without a cost: bob approves after 10 minutes, calling it flaky.
   { id: 'e6', gate: 'lint', start: '2026-03-02T12:00:00Z', steps: [[0, assigned(['bob'])], [10, decided('bob', 'approve', 'flaky')]], end: { afterMinutes: 10, outcome: 'passed' } },
-  // E7 Sat: the deploy gate piloted in shadow mode; its figures stay apart.
-  { id: 'e7', gate: 'deploy', start: '2026-03-07T10:00:00Z', mode: 'shadow', steps: [[0, assigned(['alice'])], [60, decided('alice', 'approve')]], end: { afterMinutes: 60, outcome: 'passed' } },
+  // E7 Sat and E8 Sun: the deploy gate piloted in shadow mode; its figures stay apart. E7: alice,
+  // who would have been notified, approves through the API after an hour.
+  { id: 'e7', gate: 'deploy', start: '2026-03-07T10:00:00Z', mode: 'shadow', steps: [[0, assigned(['alice'])], [0, wouldNotify('alice')], [60, decided('alice', 'approve')]], end: { afterMinutes: 60, outcome: 'passed' } },
+  // E8: alice times out, bob would have been asked, and the team's own way decides after 2 h (withdraw).
+  {
+    id: 'e8',
+    gate: 'deploy',
+    start: '2026-03-08T10:00:00Z',
+    mode: 'shadow',
+    steps: [[0, assigned(['alice'])], [0, wouldNotify('alice')], [60, { event: 'timed-out', step: 0, stage: { kind: 'primary' }, reviewers: ['alice'] }], [60, assigned(['bob'], 1)], [60, wouldNotify('bob', 1)], [120, { event: 'withdrawn', by: 'ci', reason: 'decided in the change review' }]],
+    end: { afterMinutes: 120, outcome: 'withdrawn' },
+  },
 ];
 
 const none = { count: 0, p50: null, p90: null, mean: null };
@@ -112,6 +122,7 @@ const deployThisWeek: GateFigures = {
   costOfDelay: 7660,
   routingAccuracy: null,
   satisfaction: noRatings,
+  shadow: null,
 };
 
 // deploy, live, the week before: E0 alone, an hour, alice approving; cost 120.
@@ -136,6 +147,7 @@ const deployWeekBefore: GateFigures = {
   costOfDelay: 120,
   routingAccuracy: null,
   satisfaction: noRatings,
+  shadow: null,
 };
 
 const nothing: GateFigures = {
@@ -159,6 +171,7 @@ const nothing: GateFigures = {
   costOfDelay: null,
   routingAccuracy: null,
   satisfaction: noRatings,
+  shadow: null,
 };
 
 // lint: E6, 10 minutes, bob calling it flaky: a false positive; no cost per hour.
@@ -181,11 +194,32 @@ const lintThisWeek: GateFigures = {
   load: [{ person: 'bob', asked: 1, decided: 1, outsideWorkingHours: 0 }],
 };
 
-// deploy in shadow: E7, an hour (Saturday: outside alice's hours), cost 120.
+// deploy in shadow: E7 (1 h, alice) and E8 (2 h, withdrawn: decided elsewhere). Resolution 1 h, 2 h:
+// p50 1 h, p90 2 h, mean 1.5 h; first response E7's hour; E8 timed out (1 of 2); the weekend is
+// outside everyone's hours (alice asked twice, bob once); cost 120 × 3 h; the team's own way decided
+// E8 after 2 h; the shadow runs would have notified 1 and 2 people: 1.5 on average.
 const deployShadow: GateFigures = {
-  ...deployWeekBefore,
-  outcomesByWeek: [{ weekStart: '2026-03-02', outcomes: { passed: 1 } }],
-  load: [{ person: 'alice', asked: 1, decided: 1, outsideWorkingHours: 1 }],
+  ...nothing,
+  raised: 2,
+  ended: 2,
+  timeToResolution: { count: 2, p50: hour, p90: 2 * hour, mean: 1.5 * hour },
+  timeToFirstResponse: { count: 1, p50: hour, p90: hour, mean: hour },
+  timeoutShare: 0.5,
+  exhaustedShare: 0,
+  rollbackShare: 0,
+  overrideShare: 0,
+  falsePositiveShare: 0,
+  outcomes: { passed: 1, withdrawn: 1 },
+  resolutionHistogram: histogram(0, 0, 0, 1, 1),
+  outcomesByWeek: [{ weekStart: '2026-03-02', outcomes: { passed: 1, withdrawn: 1 } }],
+  topResponderShare: 1,
+  concentration: 1,
+  load: [
+    { person: 'alice', asked: 2, decided: 1, outsideWorkingHours: 2 },
+    { person: 'bob', asked: 1, decided: 0, outsideWorkingHours: 1 },
+  ],
+  costOfDelay: 360,
+  shadow: { decidedElsewhere: 1, teamResolution: { count: 1, p50: 2 * hour, p90: 2 * hour, mean: 2 * hour }, escalatorExhausted: 0, wouldHaveAsked: 1.5 },
 };
 
 const expectedByGate: MetricsReport = {
@@ -210,8 +244,11 @@ const expectedByGate: MetricsReport = {
       key: 'deploy',
       mode: 'shadow',
       current: deployShadow,
-      previous: nothing,
-      slowest: [{ escalationId: 'e7', startedAt: iso('2026-03-07T10:00:00Z'), endedAt: iso('2026-03-07T11:00:00Z'), waitedMs: hour, outcome: 'passed' }],
+      previous: { ...nothing, shadow: { decidedElsewhere: 0, teamResolution: none, escalatorExhausted: 0, wouldHaveAsked: null } },
+      slowest: [
+        { escalationId: 'e8', startedAt: iso('2026-03-08T10:00:00Z'), endedAt: iso('2026-03-08T12:00:00Z'), waitedMs: 2 * hour, outcome: 'withdrawn' },
+        { escalationId: 'e7', startedAt: iso('2026-03-07T10:00:00Z'), endedAt: iso('2026-03-07T11:00:00Z'), waitedMs: hour, outcome: 'passed' },
+      ],
     },
     {
       key: 'lint',
@@ -255,17 +292,17 @@ describe.each(engines)('gate metrics from the outcome store on $name', (engine) 
     const byTeam = await report({ ...window, groupBy: 'team' });
     expect(byTeam.rows.map((row) => [row.key, row.mode, row.current.raised])).toEqual([
       ['checkout', 'live', 5],
-      ['checkout', 'shadow', 1],
+      ['checkout', 'shadow', 2],
       ['payments', 'live', 1],
     ]);
     const byModel = await report({ ...window, groupBy: 'model' });
     expect(byModel.rows.map((row) => [row.key, row.mode, row.current.raised])).toEqual([
       ['sequential', 'live', 6],
-      ['sequential', 'shadow', 1],
+      ['sequential', 'shadow', 2],
     ]);
     expect((await report({ ...window, groupBy: 'service' })).rows.map((row) => [row.key, row.mode, row.current.raised])).toEqual([
       ['checkout', 'live', 6],
-      ['checkout', 'shadow', 1],
+      ['checkout', 'shadow', 2],
     ]);
     const lint = await report({ ...window, gate: 'lint' });
     expect(lint.rows).toEqual([expectedByGate.rows[2]]);
@@ -308,6 +345,7 @@ describe.each(engines)('gate metrics from the outcome store on $name', (engine) 
     expect(asTable.stdout).toMatch(/deploy\s*│\s*live\s*│\s*5 \(was 1\)/);
     expect(asTable.stdout).toContain('25.0% (was 0.0%) ALERT >20%');
     expect(asTable.stdout).toContain('15m / 3h (was 1h)');
+    expect(asTable.stdout).toContain("deploy (shadow): the team's own way decided 1 of 2 (median 2h); 0 shadow run(s) ran out of people first; Escalator would have asked 1.5 people per run");
     const wrong = await escalator(['metrics', '--from', window.from, '--policy', policyFile, ...storeFlags]);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('--to: from and to go together');
@@ -320,6 +358,10 @@ function assigned(reviewers: string[], step = 0): Record<string, unknown> & { ev
 
 function decided(reviewer: string, decision: 'approve' | 'reject', reason?: string): Record<string, unknown> & { event: string } {
   return { event: 'decided', reviewer, decision, channel: 'http', step: 0, ...(reason ? { reason } : {}) };
+}
+
+function wouldNotify(reviewer: string, step = 0): Record<string, unknown> & { event: string } {
+  return { event: 'would-notify', reviewer, channel: 'email', purpose: 'decide', step };
 }
 
 function iso(text: string): string {

@@ -45,8 +45,8 @@ export function metricsReport(input: ReportInput): MetricsReport {
     return {
       key,
       mode,
-      current: gateFigures(facts, policy, input.window.to, input.ratings),
-      previous: gateFigures(previous.get(id) ?? [], policy, input.previousWindow.to, input.ratings),
+      current: gateFigures(facts, policy, input.window.to, input.ratings, mode),
+      previous: gateFigures(previous.get(id) ?? [], policy, input.previousWindow.to, input.ratings, mode),
       slowest: slowest(facts, input.window.to),
     };
   });
@@ -55,7 +55,7 @@ export function metricsReport(input: ReportInput): MetricsReport {
 }
 
 /** The figures of one group of escalations; open ones are measured up to `until` (the window's end). */
-export function gateFigures(facts: readonly EscalationFacts[], policy: Policy, until: Date, ratings?: Ratings): GateFigures {
+export function gateFigures(facts: readonly EscalationFacts[], policy: Policy, until: Date, ratings?: Ratings, mode: GateMode = 'live'): GateFigures {
   const ended = facts.filter((f) => f.endedAt !== null && f.outcome !== null);
   const ofRaised = (count: number) => (facts.length ? count / facts.length : null);
   const ofEnded = (count: number) => (ended.length ? count / ended.length : null);
@@ -86,6 +86,23 @@ export function gateFigures(facts: readonly EscalationFacts[], policy: Policy, u
     costOfDelay: costOfDelay(facts, policy, until),
     routingAccuracy: routingAccuracy(facts),
     satisfaction: satisfaction(ended, ratings),
+    shadow: mode === 'shadow' ? shadowComparison(facts, ended) : null,
+  };
+}
+
+/**
+ * A shadow gate beside the way the team decides today: runs the team's own process ended (it
+ * reported `withdraw` or `recovered`), how long that took, runs whose timers ran out of people first,
+ * and how many people the shadow run would have notified.
+ */
+function shadowComparison(facts: readonly EscalationFacts[], ended: readonly EscalationFacts[]): NonNullable<GateFigures['shadow']> {
+  const elsewhere = ended.filter((f) => f.outcome === 'withdrawn' || f.outcome === 'recovered');
+  const asked = facts.map((f) => new Set(f.timeline.filter((e) => e.event === 'would-notify').map((e) => (e as Entry<'would-notify'>).reviewer)).size);
+  return {
+    decidedElsewhere: elsewhere.length,
+    teamResolution: durationStats(elsewhere.map((f) => Date.parse(f.endedAt!) - Date.parse(f.startedAt))),
+    escalatorExhausted: facts.filter((f) => f.timeline.some((e) => e.event === 'exhausted')).length,
+    wouldHaveAsked: facts.length ? asked.reduce((sum, n) => sum + n, 0) / facts.length : null,
   };
 }
 

@@ -53,6 +53,16 @@ export const gateFiguresSchema = z
       .object({ average: z.number().min(1).max(5).nullable(), responses: count, asked: count, responseRate: share.nullable() })
       .strict()
       .describe('1–5 ratings by the change author and deciders after the end'),
+    shadow: z
+      .object({
+        decidedElsewhere: count.describe("Ended withdrawn or recovered: the team's own way decided, and reported it"),
+        teamResolution: durationStats.describe('Raised → decided elsewhere'),
+        escalatorExhausted: count.describe("Shadow runs whose timers ran out of people before the team's way decided"),
+        wouldHaveAsked: z.number().min(0).nullable().describe('People the shadow run would have notified, on average per run'),
+      })
+      .strict()
+      .nullable()
+      .describe("Shadow rows: the team's own way of deciding beside what Escalator would have done; null for live and pilot"),
   })
   .strict();
 

@@ -60,7 +60,12 @@ export function renderMetrics(report: MetricsReport): string {
     current.costOfDelay === null ? '-' : current.costOfDelay.toFixed(2),
   ]);
   const window = `${report.window.from} .. ${report.window.to} (previous: ${report.previousWindow.from} .. ${report.previousWindow.to})`;
-  return rows.length ? `${window}\n${table(head, rows)}` : `${window}\nno escalations were raised in this window`;
+  const shadows = report.rows.flatMap(({ key, current }) =>
+    current.shadow
+      ? [`${key} (shadow): the team's own way decided ${current.shadow.decidedElsewhere} of ${current.raised} (median ${duration(current.shadow.teamResolution.p50)}); ${current.shadow.escalatorExhausted} shadow run(s) ran out of people first; Escalator would have asked ${current.shadow.wouldHaveAsked === null ? '-' : current.shadow.wouldHaveAsked.toFixed(1)} people per run`]
+      : [],
+  );
+  return rows.length ? [window, table(head, rows), ...shadows].join('\n') : `${window}\nno escalations were raised in this window`;
 }
 
 function trend<T>(now: T | null, before: T | null, show: (value: T) => string): string {

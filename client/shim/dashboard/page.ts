@@ -52,6 +52,14 @@ const headlineFigures: FigureSpec[] = [
   { name: 'satisfaction.average', label: 'Satisfaction', kind: 'rating', better: 'higher', read: (f) => f.satisfaction.average },
 ];
 
+/** A shadow gate beside the team's own way of deciding (shadow rows only). */
+const shadowFigures: FigureSpec[] = [
+  { name: 'shadow.decidedElsewhere', label: "Decided the team's own way", kind: 'count', better: null, read: (f) => f.shadow?.decidedElsewhere ?? null },
+  { name: 'shadow.teamResolution.p50', label: "The team's own way took (median)", kind: 'duration', better: 'lower', read: (f) => f.shadow?.teamResolution.p50 ?? null },
+  { name: 'shadow.escalatorExhausted', label: 'Shadow runs that ran out of people first', kind: 'count', better: 'lower', read: (f) => f.shadow?.escalatorExhausted ?? null },
+  { name: 'shadow.wouldHaveAsked', label: 'People Escalator would have asked (per run)', kind: 'index', better: null, read: (f) => f.shadow?.wouldHaveAsked ?? null },
+];
+
 const loadFigures: FigureSpec[] = [
   { name: 'topResponderShare', label: "Busiest decider's share", kind: 'share', better: 'lower', read: (f) => f.topResponderShare },
   { name: 'concentration', label: 'Concentration (HHI, 1 = one person)', kind: 'index', better: 'lower', read: (f) => f.concentration },
@@ -86,6 +94,7 @@ function gateCard(row: GateReport, index: number, temporalUi: TemporalUi): strin
 <header><h2>${escapeHtml(row.key)}</h2>${row.mode === 'live' ? '' : `<span class="mode">${escapeHtml(row.mode)}: kept apart from live figures</span>`}</header>
 ${current.overrideAlert ? overrideAlert(key, current) : ''}
 <dl class="figures">${headlineFigures.map((spec) => figure(key, spec, row)).join('')}</dl>
+${current.shadow ? `<h3>Beside the team's own way</h3>\n<dl class="figures">${shadowFigures.map((spec) => figure(key, spec, row)).join('')}</dl>` : ''}
 <h3>Outcomes</h3>
 ${outcomeList(key, current.outcomes)}
 <h3>Time to resolution</h3>
