@@ -1,13 +1,14 @@
 /**
- * `npm run bench`: one Temporal dev server (SQLite file, WAL), one Escalator worker process
- * (worker/main.ts, tuned through its ESCALATOR_MAX_* environment variables), a baseline worker
+ * `npm run bench [-- --topology dev|cluster --workers N]`: a Temporal dev server (SQLite file, WAL) or,
+ * with `cluster`, a Temporal server on PostgreSQL with the outcome store there too; N Escalator worker
+ * processes (worker/main.ts, tuned through their ESCALATOR_MAX_* environment variables), a baseline worker
  * process for the bare workflows, an SMTP sink and the HTTP shim; measures throughput against a bare
  * workflow, notification and decision latency, timer lateness and a scale run in one go, and the
  * worker process's RSS. Writes bench/results/<timestamp>.json and prints a table.
  * The issue's scale figure uses `--open 10000`; the default (1000) keeps a run under ~5 minutes.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -20,6 +21,7 @@ import { TokenRegistry } from '../client/shim/tokens.js';
 import { EscalatorClient } from '../client/escalator-client.js';
 import type { EscalationOutcome, TimelineEntry } from '../domain/escalation.js';
 import { startDevServer } from '../scripts/dev-server.js';
+import { startTemporalCluster } from '../scripts/temporal-server.js';
 import { freePort } from '../test/helpers/free-port.js';
 import { gateFailure } from '../test/helpers/gate-failure.js';
 import { startWorkerProcess, type WorkerProcess } from '../test/helpers/worker-process.js';
@@ -44,8 +46,16 @@ const { values: args } = parseArgs({
     'sqlite-synchronous': { type: 'string', default: 'full' },
     // Writes V8 CPU profiles of the Escalator worker (main and workflow threads) into this directory.
     'profile-worker': { type: 'string' },
+    // dev: the Temporal dev server (one shard, SQLite); cluster: a Temporal server on PostgreSQL (scripts/temporal-server.ts), the outcome store on PostgreSQL too.
+    topology: { type: 'string', default: 'dev' },
+    // Escalator worker processes on the one task queue.
+    workers: { type: 'string', default: '1' },
   },
 });
+const topology = args.topology;
+if (topology !== 'dev' && topology !== 'cluster') throw new Error(`--topology must be dev or cluster, got ${topology}`);
+const workerCount = Number(args.workers);
+if (!Number.isInteger(workerCount) || workerCount < 1) throw new Error(`--workers must be a whole number of at least 1, got ${args.workers}`);
 const settings = {
   count: Number(args.count),
   rounds: Number(args.rounds),
@@ -130,13 +140,41 @@ async function cpuSecondsOf(pid: number): Promise<number> {
   }
 }
 
+/** CPU seconds of PostgreSQL: the postmaster serving `port` and its children (a backend per connection, the background workers). */
+async function postgresCpuSeconds(port: number): Promise<number> {
+  const processes = await Promise.all(
+    (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(async (pid) => {
+      try {
+        const [cmdline, stat] = await Promise.all([readFile(`/proc/${pid}/cmdline`, 'utf8'), readFile(`/proc/${pid}/stat`, 'utf8')]);
+        return { pid: Number(pid), cmdline: cmdline.split('\0'), ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) };
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+  const postmaster = processes.find((p) => p && p.cmdline.some((arg) => arg.endsWith('postgres')) && p.cmdline.join(' ').includes(`-p ${port}`));
+  if (!postmaster) return 0;
+  const tree = processes.filter((p) => p && (p.pid === postmaster.pid || p.ppid === postmaster.pid));
+  return (await Promise.all(tree.map((p) => cpuSecondsOf(p!.pid)))).reduce((sum, seconds) => sum + seconds, 0);
+}
+
+/** The Temporal server of the topology: its address, its pid, and PostgreSQL's for the cluster. */
+async function startServer(dir: string): Promise<{ address: string; pid(): number; postgresUrl?: string; postgresPort?: number; stop(): Promise<void> }> {
+  if (topology === 'dev') {
+    const dev = await startDevServer({ dbFile: join(dir, 'temporal.sqlite'), port: await freePort(), headless: true, log: () => {}, sqliteSynchronous });
+    return { address: dev.address, pid: () => dev.pid!, stop: () => dev.stop() };
+  }
+  const cluster = await startTemporalCluster({ log: (line) => progress(`   ${line}`), serverOutput: () => {} });
+  return { address: cluster.address, pid: () => cluster.pid(), postgresUrl: cluster.postgresUrl, postgresPort: Number(new URL(cluster.postgresUrl).port), stop: () => cluster.stop() };
+}
+
 /** CPU seconds used by each process of the run while `work` ran. */
-async function cpuDuring(pids: Record<string, number>, work: () => Promise<void>): Promise<Record<string, number>> {
-  const before = Object.fromEntries(await Promise.all(Object.entries(pids).map(async ([name, pid]) => [name, await cpuSecondsOf(pid)] as const)));
+async function cpuDuring(pids: Record<string, () => Promise<number>>, work: () => Promise<void>): Promise<Record<string, number>> {
+  const before = Object.fromEntries(await Promise.all(Object.entries(pids).map(async ([name, read]) => [name, await read()] as const)));
   const selfBefore = process.cpuUsage();
   await work();
   const self = process.cpuUsage(selfBefore);
-  const after = await Promise.all(Object.entries(pids).map(async ([name, pid]) => [name, (await cpuSecondsOf(pid)) - before[name]!] as const));
+  const after = await Promise.all(Object.entries(pids).map(async ([name, read]) => [name, (await read()) - before[name]!] as const));
   return { ...Object.fromEntries(after), 'bench (client, shim, SMTP sink)': (self.user + self.system) / 1e6 };
 }
 
@@ -152,32 +190,40 @@ async function main(): Promise<void> {
   await writeFile(policyFile, policy());
   progress(`${cpus().length} cores, Node ${process.version}; settings ${JSON.stringify(settings)}`);
 
-  const server = await startDevServer({ dbFile: join(dir, 'temporal.sqlite'), port: await freePort(), headless: true, log: () => {}, sqliteSynchronous });
+  const server = await startServer(dir);
   const mail = await startMailClock();
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   const taskQueue = `bench-escalator-${randomUUID()}`;
   const bareTaskQueue = `bench-bare-${randomUUID()}`;
-  progress(`dev server at ${server.address}; starting the worker processes (they bundle their workflows)`);
+  progress(`${topology === 'dev' ? 'dev server' : 'Temporal server on PostgreSQL'} at ${server.address}; starting ${workerCount} Escalator worker process(es) and the bare worker (they bundle their workflows)`);
 
-  const escalatorWorker = await startWorkerProcess({
-    TEMPORAL_ADDRESS: server.address,
-    ESCALATOR_TASK_QUEUE: taskQueue,
-    ESCALATOR_POLICY_FILE: policyFile,
-    ESCALATOR_SMTP_URL: mail.url,
-    ESCALATOR_OUTCOMES_FILE: join(dir, 'outcomes.sqlite'),
-    // INFO, as in production: the JSON log lines are part of what a worker costs.
-    ESCALATOR_LOG_LEVEL: 'INFO',
-    ESCALATOR_SDK_METRICS_ADDRESS: '',
-    ESCALATOR_WORKER_HTTP_ADDRESS: '',
-  }, 'worker/main.ts', args['profile-worker'] ? ['--cpu-prof', `--cpu-prof-dir=${args['profile-worker']}`] : []).catch((error: unknown) => {
-    throw new Error(`the Escalator worker did not start: ${error instanceof Error ? error.message : String(error)}`);
-  });
+  const escalatorWorkers: WorkerProcess[] = [];
+  for (let i = 0; i < workerCount; i++) {
+    const worker = await startWorkerProcess({
+      TEMPORAL_ADDRESS: server.address,
+      ESCALATOR_TASK_QUEUE: taskQueue,
+      ESCALATOR_POLICY_FILE: policyFile,
+      ESCALATOR_SMTP_URL: mail.url,
+      // The production topology keeps the outcome store on PostgreSQL; the dev topology on a SQLite file.
+      ...(server.postgresUrl ? { ESCALATOR_OUTCOMES_DATABASE_URL: server.postgresUrl } : { ESCALATOR_OUTCOMES_FILE: join(dir, 'outcomes.sqlite') }),
+      // INFO, as in production: the JSON log lines are part of what a worker costs.
+      ESCALATOR_LOG_LEVEL: 'INFO',
+      ESCALATOR_SDK_METRICS_ADDRESS: '',
+      ESCALATOR_WORKER_HTTP_ADDRESS: '',
+    }, 'worker/main.ts', args['profile-worker'] ? ['--cpu-prof', `--cpu-prof-dir=${args['profile-worker']}`] : []).catch((error: unknown) => {
+      throw new Error(`Escalator worker ${i + 1} did not start: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    escalatorWorkers.push(worker);
+  }
+  const escalatorWorker = escalatorWorkers[0]!;
   const bareWorker = await startWorkerProcess({ TEMPORAL_ADDRESS: server.address, BENCH_TASK_QUEUE: bareTaskQueue }, join(benchDir, 'bare-worker.ts'));
   const workerSettings = startedLine(escalatorWorker);
-  const workerPid = escalatorWorker.child.pid!;
+  const workerPids = escalatorWorkers.map((worker) => worker.child.pid!);
+  // The workers' resident memory together: what the escalations cost, however many processes carry them.
+  const workersRss = async () => (await Promise.all(workerPids.map(rssOf))).reduce((sum, rss) => sum + rss, 0);
   let rssMax = 0;
-  const rssSampler = setInterval(() => void rssOf(workerPid).then((rss) => (rssMax = Math.max(rssMax, rss))), 250);
+  const rssSampler = setInterval(() => void workersRss().then((rss) => (rssMax = Math.max(rssMax, rss))), 250);
 
   const escalator = new EscalatorClient(client, taskQueue);
   const shim = buildShim({
@@ -234,7 +280,12 @@ async function main(): Promise<void> {
       await wholeEscalation();
       await wholeBareWorkflow();
     });
-    const pids = { 'Temporal dev server': server.pid, 'Escalator worker': workerPid, 'bare worker': bareWorker.child.pid! };
+    const pids: Record<string, () => Promise<number>> = {
+      [topology === 'dev' ? 'Temporal dev server' : 'Temporal server']: () => cpuSecondsOf(server.pid()),
+      ...Object.fromEntries(workerPids.map((pid, i) => [`Escalator worker ${i + 1}`, () => cpuSecondsOf(pid)])),
+      'bare worker': () => cpuSecondsOf(bareWorker.child.pid!),
+      ...(server.postgresPort ? { 'PostgreSQL (all processes)': () => postgresCpuSeconds(server.postgresPort!) } : {}),
+    };
     // Alternating rounds, so that a slow spell of the machine falls on both sides of the ratio.
     const perRound = Math.ceil(settings.count / settings.rounds);
     let escalationSeconds = 0;
@@ -315,7 +366,7 @@ async function main(): Promise<void> {
 
     // 5. Scale: many escalations open at once on one worker, all with a deadline shortly after the last one started.
     progress(`5/5 scale: ${settings.open} escalations open at once, deadline ${settings.openTimeoutSeconds} s`);
-    const rssBeforeScale = await rssOf(workerPid);
+    const rssBeforeScale = await workersRss();
     rssMax = rssBeforeScale;
     const started = performance.now();
     const openIds = await inPool(settings.open, 50, async (i) => {
@@ -339,7 +390,7 @@ async function main(): Promise<void> {
     const results = {
       at: new Date().toISOString(),
       machine: { cores: cpus().length, node: process.version, platform: `${process.platform}/${process.arch}` },
-      settings: { ...settings, sqliteSynchronous },
+      settings: { ...settings, sqliteSynchronous, topology, workers: workerCount },
       worker: {
         maxCachedWorkflows: workerSettings.maxCachedWorkflows,
         maxConcurrentWorkflowTaskExecutions: workerSettings.maxConcurrentWorkflowTaskExecutions,
@@ -370,7 +421,7 @@ async function main(): Promise<void> {
   } finally {
     clearInterval(rssSampler);
     await shim.close();
-    await Promise.all([escalatorWorker.kill('SIGTERM'), bareWorker.kill('SIGTERM')]);
+    await Promise.all([...escalatorWorkers.map((worker) => worker.kill('SIGTERM')), bareWorker.kill('SIGTERM')]);
     await connection.close();
     await mail.close();
     await server.stop();
@@ -399,7 +450,7 @@ function printTable(r: {
     [`scale: deadline lateness p99 with ${r.scale.open} open`, ms(r.scale.probeDeadlineLatenessMs.p99), `p50 ${ms(r.scale.probeDeadlineLatenessMs.p50)}, n=${r.scale.probeDeadlineLatenessMs.n}`],
     [`scale: all ${r.scale.open} expiring, lateness p99`, ms(r.scale.expiryLatenessMs.p99), `p50 ${ms(r.scale.expiryLatenessMs.p50)}`],
   );
-  console.log(`Escalator benchmark — ${r.machine.cores} cores, Node ${r.machine.node}, settings ${JSON.stringify(r.settings)}`);
+  console.log(`Escalator benchmark (${topology}, ${workerCount} Escalator worker process(es)) — ${r.machine.cores} cores, Node ${r.machine.node}, settings ${JSON.stringify(r.settings)}`);
   console.log(`worker ${JSON.stringify(r.worker)}`);
   console.log(table.toString());
 }
