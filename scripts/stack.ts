@@ -24,6 +24,7 @@ import { type ListenAddress, workerConfigFrom } from '../worker/config.js';
 import { startDevServer } from './dev-server.js';
 import { startMailCatcher } from './mail-catcher.js';
 import { startTemporalCluster } from './temporal-server.js';
+import { createDashboardToken, dashboardLinkUrl } from '../domain/dashboard-links.js';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const settings = {
@@ -80,6 +81,9 @@ function stopAll(): Promise<void> {
   })());
 }
 
+/** Only for the local stack: never deploy it. */
+const devActionSecret = 'escalator-local-stack-dev-secret-do-not-deploy';
+
 async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
@@ -105,6 +109,9 @@ async function main(): Promise<void> {
       ESCALATOR_OUTCOMES_FILE: resolve(settings.dataDir, 'outcomes.sqlite'),
       ...('postgresUrl' in server ? { ESCALATOR_OUTCOMES_DATABASE_URL: server.postgresUrl } : {}),
       ESCALATOR_SHIM_PORT: String(settings.shimPort),
+      // The local stack's own secret, so email action links, rating links and dashboard links work
+      // out of the box; a deployment sets its own (README "Configuration").
+      ESCALATOR_ACTION_SECRET: process.env.ESCALATOR_ACTION_SECRET ?? devActionSecret,
     };
     // A signal came while the server started: it is being stopped, start nothing more.
     if (stopping) return;
@@ -138,6 +145,8 @@ Escalator is up${settings.production ? ' on a Temporal cluster on PostgreSQL, wi
   Outcomes       ${'ESCALATOR_OUTCOMES_DATABASE_URL' in environment ? `${environment.ESCALATOR_OUTCOMES_DATABASE_URL} (PostgreSQL, throwaway)` : `${environment.ESCALATOR_OUTCOMES_FILE} (SQLite)`}
   Policy         ${resolve(root, workerConfig.ESCALATOR_POLICY_FILE)}
   Dev tokens     ${resolve(root, 'config/tokens.dev.yaml')}
+  Dashboard      ${dashboardLinkUrl(`http://127.0.0.1:${settings.shimPort}`, await createDashboardToken(environment.ESCALATOR_ACTION_SECRET, 'link', { identity: 'ops', ttlSeconds: 24 * 3600 }))}
+                 (a link for 24 hours; opening it signs the browser in for 12)
 Ctrl-C stops everything.
 `);
     await Promise.race([

@@ -121,6 +121,12 @@ describe('npm start', () => {
     });
     expect(stack.output()).toMatch(new RegExp(`Metrics +http://127\\.0\\.0\\.1:${workerHttp}/metrics \\(Escalator\\), http://127\\.0\\.0\\.1:${sdkMetrics}/metrics \\(SDK\\)`));
     expect((await fetch(`http://127.0.0.1:${workerHttp}/metrics`)).status).toBe(200);
+    // The banner's dashboard link signs a browser in: the shim answers it with the session cookie and a redirect.
+    const link = /Dashboard +(http:\/\/\S+)/.exec(stack.output())?.[1];
+    expect(link, stack.output()).toBeDefined();
+    const signedIn = await fetch(link!, { redirect: 'manual' });
+    expect(signedIn.status).toBe(303);
+    expect(signedIn.headers.get('set-cookie')).toMatch(/HttpOnly/);
     // npm, the stack, the dev server, the worker and the shim at least.
     expect(started.length, started.map((entry) => entry.command).join('\n')).toBeGreaterThanOrEqual(5);
     expect(started.some((entry) => entry.command.includes('start-dev'))).toBe(true);
