@@ -73,7 +73,8 @@ describe('placing a policy’s clock windows around the moment a test starts', (
           expect(poolMembersAt(pool, t)).toEqual(['alice', 'bob', 'carol']);
         }
       }),
-      { numRuns: 50 },
+      // The instant CI found: a week's turn counted back across the US switch to summer time.
+      { numRuns: 50, examples: [[new Date('2028-03-22T09:00:00.000Z'), 'America/Adak', 'carol', 'inside']] },
     );
   });
 

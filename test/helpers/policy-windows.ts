@@ -64,12 +64,12 @@ export function placeWindows(yaml: string, now: Date, placement: WindowPlacement
       const handoff = clock(zone, now.getTime() + 12 * HOUR_MS);
       const lastHandoffDay = handoff > clock(zone, now.getTime()) ? now.getTime() - DAY_MS : now.getTime();
       rotation.set('handoffTime', handoff);
-      rotation.set('start', date(zone, lastHandoffDay - turn * DAY_MS));
+      rotation.set('start', daysBefore(date(zone, lastHandoffDay), turn));
     } else {
       // Weekly, handed off three days ago and again four days from now.
       const start = now.getTime() - 3 * DAY_MS;
       rotation.set('handoffDay', weekday(zone, start));
-      rotation.set('start', date(zone, start - turn * 7 * DAY_MS));
+      rotation.set('start', daysBefore(date(zone, start), turn * 7));
     }
   }
 
@@ -109,6 +109,16 @@ function clock(zone: string, t: number): string {
 function date(zone: string, t: number): string {
   const { year, month, day } = parts(zone, t);
   return `${year}-${month}-${day}`;
+}
+
+/**
+ * A calendar date `days` days before `ymd`, counted on the calendar: subtracting days of 24 hours
+ * from an instant lands on the day before when a daylight-saving switch lies in between (the
+ * rotation then started a day early, and the wrong member was on call).
+ */
+function daysBefore(ymd: string, days: number): string {
+  const [year, month, day] = ymd.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(year, month - 1, day - days)).toISOString().slice(0, 10);
 }
 
 function weekday(zone: string, t: number): string {
