@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { DecisionKind, RefusalCode } from '../../domain/escalation.js';
 import { refusalStatus } from './refusal-status.js';
-import { escapeHtml } from './html-text.js';
+import { escapeHtml, htmlPage, pageHeaders } from './html-text.js';
 
 /** What the pages show about an escalation; an `EscalationView` fits as it is. */
 export interface ActionSubject {
@@ -43,10 +43,7 @@ export interface ActionPage {
  */
 export const actionPageHeaders: Readonly<Record<string, string>> = {
   'content-type': 'text/html; charset=utf-8',
-  'cache-control': 'no-store',
-  'referrer-policy': 'no-referrer',
-  'x-content-type-options': 'nosniff',
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  ...pageHeaders,
 };
 
 /**
@@ -163,15 +160,10 @@ function isWebUrl(text: string): boolean {
 
 /** A whole page around `body`, in the look of every email link's page; `title` is plain text. */
 export function layout(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>${escapeHtml(title)} · Escalator</title>
-<style>
-  body { font: 16px/1.5 system-ui, sans-serif; margin: 0; padding: 2rem 1rem; color: #1f2328; }
+  return htmlPage(title, actionPageStyle, body);
+}
+
+const actionPageStyle = `  body { font: 16px/1.5 system-ui, sans-serif; margin: 0; padding: 2rem 1rem; color: #1f2328; }
   main { max-width: 40rem; margin: 0 auto; }
   th { text-align: left; padding-right: 1rem; vertical-align: top; }
   label, textarea, button { display: block; margin-top: .75rem; }
@@ -179,15 +171,7 @@ export function layout(title: string, body: string): string {
   button { font-size: 1rem; padding: .5rem 1.25rem; }
   .reject { background: #cf222e; color: #fff; }
   .approve { background: #1f883d; color: #fff; }
-  .code { font-family: monospace; color: #57606a; }
-</style>
-</head>
-<body><main>
-${body}
-</main></body>
-</html>
-`;
-}
+  .code { font-family: monospace; color: #57606a; }`;
 
 
 function capitalised(text: string): string {

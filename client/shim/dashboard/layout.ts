@@ -1,28 +1,20 @@
-import { escapeHtml } from '../html-text.js';
+import { htmlPage, pageHeaders } from '../html-text.js';
 /**
  * Headers for every dashboard answer. No cache keeps a page of someone's metrics or the link's
  * token; no Referer carries the URL to the Temporal UI; the pages run no script (charts are SVG
  * drawn on the server) and send their one form nowhere but back to the dashboard.
  */
 export const dashboardHeaders: Readonly<Record<string, string>> = {
-  'cache-control': 'no-store',
-  'referrer-policy': 'no-referrer',
-  'x-content-type-options': 'nosniff',
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  ...pageHeaders,
 };
 
 
 /** A whole dashboard page: `body` is HTML already escaped; `title` is escaped here. */
 export function layout(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>${escapeHtml(title)} · Escalator</title>
-<style>
-  * { box-sizing: border-box; }
+  return htmlPage(title, dashboardStyle, body);
+}
+
+const dashboardStyle = `  * { box-sizing: border-box; }
   body { font: 15px/1.45 system-ui, sans-serif; margin: 0; padding: 1rem; color: #1f2328; background: #f4f5f7; }
   main { max-width: 80rem; margin: 0 auto; }
   h1 { font-size: 1.4rem; margin: 0 0 .25rem; }
@@ -61,12 +53,4 @@ export function layout(title: string, body: string): string {
     table.stack td { display: flex; gap: .5rem; border: 0; padding: .1rem 0; text-align: left; }
     table.stack td::before { content: attr(data-label); flex: 0 0 5.5rem; color: #57606a; }
   }
-  code { font-size: .9em; overflow-wrap: anywhere; }
-</style>
-</head>
-<body><main>
-${body}
-</main></body>
-</html>
-`;
-}
+  code { font-size: .9em; overflow-wrap: anywhere; }`;
