@@ -18,8 +18,9 @@ import type { GitHubApp } from './pipelines/github-app.js';
 import type { GitLabClient } from './pipelines/gitlab.js';
 import { createPipelineReporter } from './pipelines/report.js';
 import { createRatingRequester } from './rating-requests.js';
-import { createRouter } from './routing.js';
+import { createRouter } from '../adapters/routing/store-router.js';
 import { createDigestSender } from './weekly-digest.js';
+import { createRoutingRetrainer } from '../adapters/routing/retrainer.js';
 import { type createJiraTickets } from './tickets/jira.js';
 import { type createServiceNowTickets } from './tickets/servicenow.js';
 import type { ReviewerEmail } from './types.js';
@@ -46,6 +47,8 @@ export interface ActivityDependencies {
   channels?: ChannelDependencies;
   /** Escalator's Prometheus metrics; without them nothing is counted and the store is not read before writes. */
   metrics?: EscalatorMetrics;
+  /** Routing retraining: the period measured on (default 7 days) and the history fitted on before it (default 182 days). */
+  routingRetraining?: { periodDays: number; trainingDays: number };
 }
 
 /** One email of a batch: sent, or why not and whether a retry could help. */
@@ -97,6 +100,12 @@ export function createActivities(deps: ActivityDependencies) {
       );
     },
     requestRollback,
+    retrainRouting: createRoutingRetrainer({
+      store: deps.store,
+      metrics: deps.metrics,
+      log: (message, meta) => log.info(message, meta),
+      periodDays: deps.routingRetraining?.periodDays ?? 7, trainingDays: deps.routingRetraining?.trainingDays ?? 182,
+    }),
     sendWeeklyDigest: createDigestSender({ store: deps.store, policy: () => deps.policy.current().policy, mail: deps.mail, from: deps.email.from, publicUrl: deps.email.publicUrl }),
     ...createPipelineReporter({
       ...(deps.channels?.github ? { github: deps.channels.github } : {}),

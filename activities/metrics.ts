@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EscalationOutcome, TimelineEntry } from '../domain/escalation.js';
 
 /** Resolution times from a minute to two days: escalations wait on people, not on machines. */
@@ -33,6 +33,10 @@ export interface EscalatorMetrics {
   readonly depthReached: Histogram<'gate'>;
   /** `escalator_notifications_total{channel,result}`: `sent`, or `failed` once per failed attempt. */
   readonly notifications: Counter<'channel' | 'result'>;
+  /** The last retraining's accuracy on its period, of the model in use before it and of the one it fitted. */
+  readonly routingAccuracy: Gauge<'model' | 'measure'>;
+  /** The share of the last retraining's period's routed escalations someone reassigned. */
+  readonly routingReassignRate: Gauge;
 }
 
 /** Registers Escalator's metrics in `registry` (a new one by default). */
@@ -46,6 +50,13 @@ export function createEscalatorMetrics(registry: Registry = new Registry()): Esc
     timeouts: new Counter({ name: 'escalator_timeouts_total', help: 'Steps or decision windows that timed out, by gate.', labelNames: ['gate'], registers }),
     handOffs: new Counter({ name: 'escalator_handoffs_total', help: 'Hand-offs that count towards the escalation depth, by gate and kind (backup, tier, renotify, reassign, fallback).', labelNames: ['gate', 'kind'], registers }),
     depthReached: new Histogram({ name: 'escalator_depth_reached', help: 'Escalation depth at the end of each escalation, by gate.', labelNames: ['gate'], buckets: depthBuckets, registers }),
+    routingAccuracy: new Gauge({
+      name: 'escalator_routing_accuracy',
+      help: 'Dynamic routing accuracy on the last retraining period: model current (in use before) or candidate (fitted), measure top1, top3 or mrr.',
+      labelNames: ['model', 'measure'],
+      registers,
+    }),
+    routingReassignRate: new Gauge({ name: 'escalator_routing_reassign_rate', help: 'Share of the last retraining period’s routed escalations that someone reassigned.', registers }),
     notifications: new Counter({ name: 'escalator_notifications_total', help: 'Notification attempts, by channel and result (sent, failed: one per failed attempt).', labelNames: ['channel', 'result'], registers }),
   };
 }

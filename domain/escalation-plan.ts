@@ -102,6 +102,8 @@ export interface DynamicPlan extends PlanCommon {
   fallbackSteps: ChainStep[] | null;
   /** CODEOWNERS text for routing: the gate's own, else the policy's; null: none. */
   codeowners: string | null;
+  /** Load spreading (policy `spreadLoad`); absent: ask the best candidates whatever their load. */
+  spreadLoad?: { within: number };
   /** Each candidate's availability at the start, from their working hours, out-of-office days and rotations. */
   facts: Record<string, CandidateFacts>;
 }
@@ -206,6 +208,7 @@ export function resolvePlan(policy: Policy, failure: GateFailure, context: Resol
       fallbackSteps: gate.chain ? gate.chain.map((step) => resolver.step(step)) : null,
       // One CODEOWNERS for the policy serves every dynamic gate that has none of its own.
       codeowners: gate.codeowners ?? policy.codeowners ?? null,
+      ...(gate.spreadLoad ? { spreadLoad: gate.spreadLoad } : {}),
       people: {},
       notes: [],
     };
@@ -276,6 +279,7 @@ function applyRule(gate: PolicyGate, rule: PolicyRule | undefined): EffectiveGat
     fallback: 'sequential',
     chain: use.chain ?? (gate.model === 'sequential' || gate.model === 'dynamic' ? gate.chain : undefined),
     codeowners: gate.model === 'dynamic' ? gate.codeowners : undefined,
+    spreadLoad: gate.model === 'dynamic' ? gate.spreadLoad : undefined,
     ...common,
   };
 }

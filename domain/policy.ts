@@ -136,13 +136,23 @@ const parallelGate = z
   })
   .strict();
 
-/** `expertise`: who reviewed changes to the same paths before, learned from the outcome store. */
-export const routingFactors = ['expertise', 'codeowners', 'severity', 'oncall', 'workingHours', 'responseHistory', 'load'] as const;
+/**
+ * `expertise`: who reviewed changes to the same paths before; `approvals`: how many decisions each
+ * gave in this gate and service lately; `recency`: how recently they decided anything. All three are
+ * learned from the outcome store.
+ */
+export const routingFactors = ['expertise', 'codeowners', 'severity', 'oncall', 'workingHours', 'responseHistory', 'load', 'approvals', 'recency'] as const;
 
 const coldStartSchema = z.union([
   z.enum(['sequential', 'parallel']).transform((model) => ({ model, minHistory: 5 })),
   z.object({ model: z.enum(['sequential', 'parallel']), minHistory: z.number().int().min(0).default(5) }).strict(),
 ]);
+
+/**
+ * Trades accuracy for spread: among the candidates the model rates at least (1 - within) as likely
+ * to decide as the best, ask the least loaded. 0.2 asks anyone within 20 % of the best.
+ */
+const spreadLoadSchema = z.object({ within: z.number().gt(0).lt(1) }).strict();
 
 const dynamicGate = z
   .object({
@@ -158,6 +168,7 @@ const dynamicGate = z
     chain: z.array(stepSchema).min(1).optional(),
     /** CODEOWNERS text (GitHub semantics); owners are @handles or emails of people. */
     codeowners: z.string().optional(),
+    spreadLoad: spreadLoadSchema.optional(),
     ...gateCommon,
   })
   .strict();

@@ -5,6 +5,7 @@ import type { RoutingDecision } from './engine/events.js';
 import type { CandidateFacts, DynamicPlan, Reviewer } from './escalation-plan.js';
 import type { Severity } from './gate-failure.js';
 import type { RoutingFactor } from './policy.js';
+import { handWeightedModel, type RoutingModel } from './routing-model/model.js';
 
 /** What routing knows about the world at the moment it routes. */
 export interface RoutingInputs {
@@ -23,9 +24,18 @@ export interface RoutingInputs {
   load: Record<string, number>;
   /** Each candidate's affinity to the changed paths from past reviews (≥ 0, comparable within one change); absent: no history. */
   expertise?: Record<string, number>;
+  /** Each candidate's recent decisions in this gate and service (a count fading with time); absent: none. */
+  approvals?: Record<string, number>;
+  /** Days since each candidate's last decision anywhere; absent or null: never decided. */
+  daysSinceDecision?: Record<string, number | null>;
+  /** The weights; absent: the hand-set ones. */
+  model?: RoutingModel;
+  /** Load spreading: among those at least (1 - within) as likely as the best, the least loaded first. */
+  spreadLoad?: { within: number };
 }
 
-const weights: Record<RoutingFactor, number> = { expertise: 3, codeowners: 3, oncall: 2, workingHours: 2, responseHistory: 1, severity: 1, load: 1 };
+/** A recency value halves every this many days without a decision. */
+const RECENCY_HALF_LIFE_DAYS = 30;
 const severityUrgency: Record<Severity, number> = { critical: 1, high: 0.75, medium: 0.25, low: 0 };
 const HALF_HOUR_MS = 30 * 60_000;
 
@@ -38,17 +48,35 @@ export function scoreCandidates(inputs: RoutingInputs): { scores: RoutingScore[]
   const scores = inputs.candidates.map((person) => scoreOf(person, inputs));
   const eligible = (score: RoutingScore) => !isAuthor(inputs.people[score.person], score.person, inputs.author) && !inputs.facts[score.person]?.outOfOffice;
   const order = [...scores].sort((a, b) => Number(eligible(b)) - Number(eligible(a)) || b.score - a.score);
+  if (inputs.spreadLoad) spreadLoad(order, eligible, inputs.load, inputs.spreadLoad.within);
   const ranked = order.map((s) => s.person);
   const chosen = order.filter(eligible).slice(0, inputs.pick).map((s) => s.person);
   return { scores, ranked, chosen: chosen.length ? chosen : ranked.slice(0, inputs.pick) };
 }
 
+/**
+ * Moves the least loaded of the eligible candidates within the margin to the front (ties: score), in
+ * place. The margin is on the model's odds: a candidate scoring s beside the best's b is exp(s - b)
+ * as likely to decide, so those with exp(s - b) ≥ 1 - within are near enough to the best.
+ */
+function spreadLoad(order: RoutingScore[], eligible: (score: RoutingScore) => boolean, load: Record<string, number>, within: number): void {
+  const best = order.find(eligible);
+  if (!best) return;
+  const nearEnough = (score: RoutingScore) => eligible(score) && Math.exp(score.score - best.score) >= 1 - within;
+  const near = order.filter(nearEnough);
+  const rest = order.filter((score) => !nearEnough(score));
+  near.sort((a, b) => (load[a.person] ?? 0) - (load[b.person] ?? 0) || b.score - a.score);
+  order.splice(0, order.length, ...near, ...rest);
+}
+
 function scoreOf(person: string, inputs: RoutingInputs): RoutingScore {
+  const weights = (inputs.model ?? handWeightedModel).weights;
   const factors: RoutingScore['factors'] = {};
   const facts = inputs.facts[person] ?? { working: null, outOfOffice: false, onCall: false };
   const median = inputs.medianResponseMs[person] ?? null;
   const speed = median === null ? 0.5 : 1 / (1 + median / HALF_HOUR_MS);
   const topAffinity = Math.max(0, ...Object.values(inputs.expertise ?? {}));
+  const topApprovals = Math.max(0, ...Object.values(inputs.approvals ?? {}));
   for (const factor of inputs.routeBy) {
     const weight = weights[factor];
     if (factor === 'expertise') {
@@ -71,6 +99,15 @@ function scoreOf(person: string, inputs: RoutingInputs): RoutingScore {
     } else if (factor === 'severity') {
       const urgency = severityUrgency[inputs.severity];
       factors.severity = { value: urgency * speed, weight, why: `${inputs.severity} severity favours fast responders (urgency ${urgency})` };
+    } else if (factor === 'approvals') {
+      const given = inputs.approvals?.[person] ?? 0;
+      const value = topApprovals > 0 ? given / topApprovals : 0;
+      const why = topApprovals === 0 ? 'nobody here has decided in this gate and service lately' : `decided ${Math.round(value * 100)}% as often in this gate and service lately as the most active candidate`;
+      factors.approvals = { value, weight, why };
+    } else if (factor === 'recency') {
+      const days = inputs.daysSinceDecision?.[person] ?? null;
+      const value = days === null ? 0 : 0.5 ** (Math.max(0, days) / RECENCY_HALF_LIFE_DAYS);
+      factors.recency = { value, weight, why: days === null ? 'has never decided' : `last decided ${Math.round(days)} day(s) ago` };
     } else {
       const open = inputs.load[person] ?? 0;
       factors.load = { value: 1 / (1 + open), weight, why: `${open} escalation(s) awaiting them now` };
@@ -82,7 +119,7 @@ function scoreOf(person: string, inputs: RoutingInputs): RoutingScore {
 
 /** What the routing step knows when a dynamic escalation starts: its plan, the failure and the outcome store's figures. */
 export interface RoutingRequestFacts {
-  plan: Pick<DynamicPlan, 'candidates' | 'routeBy' | 'pick' | 'codeowners' | 'coldStart' | 'people' | 'facts'>;
+  plan: Pick<DynamicPlan, 'candidates' | 'routeBy' | 'pick' | 'codeowners' | 'coldStart' | 'people' | 'facts' | 'spreadLoad'>;
   failure: { gate: { name: string }; service: string; severity: Severity; change: { author: string; changedFiles: string[] } };
   /** Ended escalations of the gate and of the service: below the plan's minimum, the cold-start model runs. */
   history: { gate: number; service: number };
@@ -92,6 +129,11 @@ export interface RoutingRequestFacts {
   ownership?: Record<string, number>;
   /** Path expertise from the outcome store's review history (the worker's routing); absent elsewhere. */
   expertise?: Record<string, number>;
+  /** Recent decisions in this gate and service, and days since the last decision (the worker's routing); absent elsewhere. */
+  approvals?: Record<string, number>;
+  daysSinceDecision?: Record<string, number | null>;
+  /** The weights routing uses: the outcome store's current model; absent: the hand-set weights. */
+  model?: RoutingModel;
 }
 
 /**
@@ -99,7 +141,7 @@ export interface RoutingRequestFacts {
  * scenarios, the simulator): the candidates scored on CODEOWNERS ownership of the changed files and
  * the policy's other factors, or a cold start while the gate or the service has too little history.
  */
-export function routingDecision({ plan, failure, history, medianResponseMs, load, ownership: owned, expertise }: RoutingRequestFacts): RoutingDecision {
+export function routingDecision({ plan, failure, history, medianResponseMs, load, ownership: owned, expertise, approvals, daysSinceDecision, model = handWeightedModel }: RoutingRequestFacts): RoutingDecision {
   const result = scoreCandidates({
     candidates: plan.candidates,
     routeBy: plan.routeBy,
@@ -112,11 +154,16 @@ export function routingDecision({ plan, failure, history, medianResponseMs, load
     medianResponseMs,
     load,
     ...(expertise ? { expertise } : {}),
+    ...(approvals ? { approvals } : {}),
+    ...(daysSinceDecision ? { daysSinceDecision } : {}),
+    ...(plan.spreadLoad ? { spreadLoad: plan.spreadLoad } : {}),
+    model,
   });
   const { minHistory } = plan.coldStart;
   if (history.gate < minHistory || history.service < minHistory) {
     const thin = history.gate < minHistory ? `gate ${failure.gate.name} has ${history.gate}` : `service ${failure.service} has ${history.service}`;
-    return { coldStart: true, reason: `cold start: ${thin} ended escalation(s), fewer than ${minHistory}; running ${plan.coldStart.model}`, chosen: [], ranked: result.ranked, scores: result.scores };
+    return { coldStart: true, reason: `cold start: ${thin} ended escalation(s), fewer than ${minHistory}; running ${plan.coldStart.model}`, chosen: [], ranked: result.ranked, scores: result.scores, model: model.version };
   }
-  return { coldStart: false, reason: `highest score of ${plan.candidates.length} candidate(s)`, ...result };
+  const how = plan.spreadLoad ? `least loaded of the candidates within ${Math.round(plan.spreadLoad.within * 100)}% of the best score's odds` : 'highest score';
+  return { coldStart: false, reason: `${how} of ${plan.candidates.length} candidate(s)`, ...result, model: model.version };
 }

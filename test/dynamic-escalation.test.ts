@@ -105,7 +105,7 @@ describe('dynamic escalation on a real Temporal server', () => {
         },
       },
     ];
-    const routed = { chosen: ['bob'], scores, coldStart: false, reason: 'highest score of 3 candidate(s)' };
+    const routed = { chosen: ['bob'], scores, coldStart: false, reason: 'highest score of 3 candidate(s)', model: 'hand-1' };
     expect(state).toMatchObject({ model: 'dynamic', routing: scores, depth: 0, step: 0, stepCount: 1 });
     expect(state.timeline.filter((e) => e.event === 'routed')).toEqual([{ at: expect.any(String), event: 'routed', ...routed }]);
     expect(mailedTo(escalationId)).toEqual(['bob@example.com']);
@@ -361,7 +361,12 @@ describe('dynamic escalation with the outcome store on PostgreSQL', () => {
       expect(outcome.policyVersion).toMatch(/^sha256:[0-9a-f]{64}$/);
       const timeline = await env.store.timeline(escalationId);
       expect(timeline.map((e) => e.kind)).toEqual(['raised', 'policy-snapshot', 'routed', 'assigned', 'notified', 'decided', 'ended']);
-      expect(timeline[2]!.detail).toMatchObject({ chosen: ['bob'], coldStart: false, reason: 'highest score of 3 candidate(s)' });
+      expect(timeline[2]!.detail).toMatchObject({ chosen: ['bob'], coldStart: false, reason: 'highest score of 3 candidate(s)', model: 'hand-1' });
+      // Routing kept every candidate's factor values; with bob's decision they are an example retraining learns from.
+      const examples = await env.store.routingExamples({ from: outcome.startedAt, to: new Date(Date.parse(outcome.endedAt) + 1).toISOString() });
+      expect(examples.filter((e) => e.escalationId === escalationId)).toEqual([
+        { escalationId, candidates: expect.arrayContaining([expect.objectContaining({ person: 'bob' })]), positives: ['bob'], reassigned: false },
+      ]);
       const assignedAt = outcome.timeline.find((e) => e.event === 'assigned')!.at;
       const decidedAt = outcome.decisions[0]!.at;
       expect(await env.store.decisions(escalationId)).toEqual([

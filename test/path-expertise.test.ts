@@ -89,16 +89,18 @@ describe.each(engines)('reviewed paths in the outcome store on $name', (engine) 
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('keeps each escalation’s changed files once and answers who reviewed which paths after a moment, oldest first', async () => {
+  it('keeps each escalation’s changed files once and feeds every decision from a moment on, oldest first, with its gate, service, paths and response time', async () => {
     await reviewed(store, 'p1', 'acme/pay', ['./src/refund.ts', 'src/ledger.ts'], 'bob', '2026-05-01T10:00:00.000Z');
     await reviewed(store, 'p2', 'acme/shop', ['src/cart.ts'], 'alice', '2026-05-02T10:00:00.000Z');
     // A second record of the same escalation's files changes nothing: the first write wins.
     await store.recordChangedFiles('p1', 'acme/other', ['elsewhere.ts']);
-    expect(await store.reviewedPaths(null)).toEqual([
-      { reviewer: 'bob', paths: ['acme/pay/src/refund.ts', 'acme/pay/src/ledger.ts'], at: Date.parse('2026-05-01T10:00:00.000Z'), decidedAt: '2026-05-01T10:00:00.000Z' },
-      { reviewer: 'alice', paths: ['acme/shop/src/cart.ts'], at: Date.parse('2026-05-02T10:00:00.000Z'), decidedAt: '2026-05-02T10:00:00.000Z' },
+    const common = { decision: 'approve', gate: 'payments-gate', service: 'payments', responseMs: 60_000 };
+    expect(await store.decisionFeed(null)).toEqual([
+      { escalationId: 'p1', reviewer: 'bob', paths: ['acme/pay/src/refund.ts', 'acme/pay/src/ledger.ts'], at: Date.parse('2026-05-01T10:00:00.000Z'), decidedAt: '2026-05-01T10:00:00.000Z', ...common },
+      { escalationId: 'p2', reviewer: 'alice', paths: ['acme/shop/src/cart.ts'], at: Date.parse('2026-05-02T10:00:00.000Z'), decidedAt: '2026-05-02T10:00:00.000Z', ...common },
     ]);
-    expect((await store.reviewedPaths('2026-05-01T10:00:00.000Z')).map((r) => r.reviewer)).toEqual(['alice']);
+    expect((await store.decisionFeed('2026-05-01T10:00:00.001Z')).map((r) => r.reviewer)).toEqual(['alice']);
+    expect((await store.decisionFeed('2026-05-01T10:00:00.000Z')).map((r) => r.reviewer)).toEqual(['bob', 'alice']);
   });
 });
 

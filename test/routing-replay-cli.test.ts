@@ -32,6 +32,7 @@ function history(): string {
 interface ReplayJson extends ReplayReport {
   elapsedMs: number;
   from: string | null;
+  models: Array<{ ranker: string; retrainings: number; kept: number; finalModel: { version: string; weights: Record<string, number> } | null }>;
 }
 
 describe('escalator routing replay', () => {
@@ -45,16 +46,28 @@ describe('escalator routing replay', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it('prints the three rankings on the same changes, the expertise ranking ahead of the frequency baseline', async () => {
+  it('prints the baselines and Escalator’s routing through the outcome store on the same changes, Escalator ahead of the frequency baseline', async () => {
     const run = await escalator(['routing', 'replay', '--dataset', dataset, '--json']);
     expect(run.code, run.stderr).toBe(0);
     const report = json<ReplayJson>(run);
     expect(report.changes).toEqual({ total: 80, scored: 76, withoutHistory: 4, approverUnseen: 0 });
-    expect(report.results.map((result) => result.ranker)).toEqual(['frequency', 'revfinder', 'escalator']);
-    const [frequency, revfinder, escalatorRanking] = report.results.map((result) => result.accuracy);
-    expect(escalatorRanking!.top[1]).toBeGreaterThan(0.9);
+    expect(report.results.map((result) => result.ranker)).toEqual(['frequency', 'revfinder', 'path expertise', 'escalator (store, fitted)', 'escalator (spread within 20%)']);
+    const [frequency, revfinder, expertise, throughStore] = report.results.map((result) => result.accuracy);
+    expect(expertise!.top[1]).toBeGreaterThan(0.9);
+    // The store replay scores the same 76 changes through the routing activity and ranks them as well.
+    expect(throughStore!.changes).toBe(76);
+    expect(throughStore!.top[1]).toBeGreaterThan(0.9);
     expect(revfinder!.top[1]).toBeGreaterThan(frequency!.top[1]);
-    expect(frequency!.firstChoiceGini).toBeGreaterThan(escalatorRanking!.firstChoiceGini);
+    expect(frequency!.firstChoiceGini).toBeGreaterThan(throughStore!.firstChoiceGini);
+  });
+
+  it('retrains weekly in history time, as the Schedule would, and reports the weights the fits chose', async () => {
+    const report = json<ReplayJson>(await escalator(['routing', 'replay', '--dataset', dataset, '--no-spread', '--json']));
+    expect(report.results.map((result) => result.ranker)).toEqual(['frequency', 'revfinder', 'path expertise', 'escalator (store, fitted)']);
+    // 20 days of history: retrainings on days 8 and 15.
+    expect(report.models).toHaveLength(1);
+    expect(report.models[0]).toMatchObject({ ranker: 'escalator (store, fitted)', retrainings: 2 });
+    if (report.models[0]!.finalModel) expect(report.models[0]!.finalModel.weights.expertise).toBeGreaterThan(0);
   });
 
   it('scores only the changes from --from', async () => {
@@ -62,13 +75,16 @@ describe('escalator routing replay', () => {
     expect(report.from).toBe('2011-01-11T00:00:00.000Z');
     expect(report.changes.scored).toBe(40);
     expect(report.results[2]!.accuracy.top[1]).toBe(1);
+    expect(report.results[3]!.accuracy.changes).toBe(40);
   });
 
   it('prints a table for people', async () => {
     const run = await escalator(['routing', 'replay', '--dataset', dataset]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/76 of 80 changes scored, 3 reviewers; 4 left out/);
-    expect(run.stdout).toMatch(/│ escalator\s+│ 100\.0%/);
+    expect(run.stdout).toMatch(/│ path expertise\s+│ 100\.0%/);
+    expect(run.stdout).toMatch(/│ escalator \(store, fitted\)\s+│ \d+\.\d%/);
+    expect(run.stdout).toMatch(/escalator \(store, fitted\): 2 retraining\(s\)/);
   });
 
   it('names the file, the line and the problem of a bad dataset (exit 2)', async () => {

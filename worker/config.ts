@@ -101,6 +101,10 @@ const environmentSchema = z.object({
   ESCALATOR_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).optional(),
   /** Local activities (policy snapshots, routing, outcome-store writes, first email attempts) run at once. */
   ESCALATOR_MAX_CONCURRENT_LOCAL_ACTIVITIES: z.coerce.number().int().min(1).optional(),
+  /** Dynamic routing is retrained every this many days (its Schedule), measured on the days since the last run. */
+  ESCALATOR_ROUTING_RETRAIN_DAYS: z.coerce.number().int().min(1).max(90).default(7),
+  /** How many days of routed escalations before that period the fit learns from. */
+  ESCALATOR_ROUTING_TRAINING_DAYS: z.coerce.number().int().min(7).max(3650).default(182),
   /** OpenTelemetry tracing of workflows and activities; off unless `true`. */
   ESCALATOR_OTEL_ENABLED: z.stringbool().default(false),
   /** `otlp`: OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT; `console`: one JSON line per span on stdout. */

@@ -12,6 +12,7 @@ import { createGitLabClient } from '../activities/pipelines/gitlab.js';
 import { createJiraTickets } from '../activities/tickets/jira.js';
 import type { Policy } from '../domain/policy.js';
 import { ensureDigestSchedule } from './digest-schedule.js';
+import { ensureRetrainingSchedule, routesDynamically } from './retraining-schedule.js';
 import { createServiceNowTickets } from '../activities/tickets/servicenow.js';
 import { createEscalatorMetrics, type EscalatorMetrics } from '../activities/metrics.js';
 import { openOutcomeStore, type OutcomeStore } from '../adapters/outcome-store/store.js';
@@ -46,7 +47,16 @@ export interface EscalatorWorkerOptions {
 export async function createEscalatorWorker(
   config: WorkerConfig,
   options: EscalatorWorkerOptions = {},
-): Promise<{ worker: Worker; connection: NativeConnection; ownsConnection: boolean; store: OutcomeStore; metrics: EscalatorMetrics; digestSchedule: string; close(): Promise<void> }> {
+): Promise<{
+  worker: Worker;
+  connection: NativeConnection;
+  ownsConnection: boolean;
+  store: OutcomeStore;
+  metrics: EscalatorMetrics;
+  digestSchedule: string;
+  retrainingSchedule: string;
+  close(): Promise<void>;
+}> {
   const policy = options.policy ?? new PolicySource(config.ESCALATOR_POLICY_FILE);
   const store = await openOutcomeStore({ sqliteFile: config.ESCALATOR_OUTCOMES_FILE, ...(config.ESCALATOR_OUTCOMES_DATABASE_URL ? { databaseUrl: config.ESCALATOR_OUTCOMES_DATABASE_URL } : {}) });
   await store.migrate();
@@ -64,6 +74,7 @@ export async function createEscalatorWorker(
     },
     store,
     metrics,
+    routingRetraining: { periodDays: config.ESCALATOR_ROUTING_RETRAIN_DAYS, trainingDays: config.ESCALATOR_ROUTING_TRAINING_DAYS },
     channels: {
       ...(config.ESCALATOR_SLACK_BOT_TOKEN ? { slack: createSlackNotifier({ baseUrl: config.ESCALATOR_SLACK_API_URL, botToken: config.ESCALATOR_SLACK_BOT_TOKEN }) } : {}),
       ...(config.ESCALATOR_PAGERDUTY_ROUTING_KEY ? { pagerDuty: createPagerDuty({ eventsUrl: config.ESCALATOR_PAGERDUTY_EVENTS_URL, routingKey: config.ESCALATOR_PAGERDUTY_ROUTING_KEY }) } : {}),
@@ -101,20 +112,27 @@ export async function createEscalatorWorker(
       maxConcurrentLocalActivityExecutions: config.ESCALATOR_MAX_CONCURRENT_LOCAL_ACTIVITIES,
     }),
   });
-  const digestSchedule = await scheduleDigest(config, policy.current().policy);
+  const { digestSchedule, retrainingSchedule } = await ensureSchedules(config, policy.current().policy);
   const close = async () => {
     mail.close();
     await store.close();
   };
-  return { worker, connection, ownsConnection: options.connection === undefined, store, metrics, digestSchedule, close };
+  return { worker, connection, ownsConnection: options.connection === undefined, store, metrics, digestSchedule, retrainingSchedule, close };
 }
 
-/** The weekly digest's Schedule, created or updated over a client connection of its own (the worker's is native). */
-async function scheduleDigest(config: WorkerConfig, policy: Policy): Promise<string> {
-  if (!policy.digest) return 'no digest';
+/**
+ * The weekly digest's and routing retraining's Schedules, created or updated over a client connection
+ * of its own (the worker's is native); no connection when the policy needs neither.
+ */
+async function ensureSchedules(config: WorkerConfig, policy: Policy): Promise<{ digestSchedule: string; retrainingSchedule: string }> {
+  if (!policy.digest && !routesDynamically(policy)) return { digestSchedule: 'no digest', retrainingSchedule: 'no dynamic routing' };
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
-    return await ensureDigestSchedule(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), config.ESCALATOR_TASK_QUEUE, policy);
+    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    return {
+      digestSchedule: await ensureDigestSchedule(client, config.ESCALATOR_TASK_QUEUE, policy),
+      retrainingSchedule: await ensureRetrainingSchedule(client, config.ESCALATOR_TASK_QUEUE, policy, config.ESCALATOR_ROUTING_RETRAIN_DAYS),
+    };
   } finally {
     await connection.close();
   }

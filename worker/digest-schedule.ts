@@ -1,4 +1,5 @@
-import { type Client, type DayOfWeek, ScheduleAlreadyRunning, type ScheduleOptions } from '@temporalio/client';
+import { type Client, type DayOfWeek, type ScheduleOptions } from '@temporalio/client';
+import { upsertSchedule } from './upsert-schedule.js';
 import type { Policy } from '../domain/policy.js';
 import type { Weekday } from '../domain/schedule.js';
 import { weeklyDigestWorkflowType } from '../workflows/input.js';
@@ -26,12 +27,5 @@ export async function ensureDigestSchedule(client: Client, taskQueue: string, po
     // A worker down over the hour still sends that week's digest within a day; never two at once.
     policies: { overlap: 'SKIP', catchupWindow: '1 day' },
   };
-  try {
-    await client.schedule.create(options);
-    return 'created';
-  } catch (error) {
-    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec: options.spec, action: options.action, policies: { ...previous.policies, ...options.policies } }));
-    return 'updated';
-  }
+  return upsertSchedule(client, options);
 }

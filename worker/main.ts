@@ -49,6 +49,7 @@ async function main(): Promise<void> {
         sdkMetrics: config.ESCALATOR_SDK_METRICS_ADDRESS ? `http://${config.ESCALATOR_SDK_METRICS_ADDRESS.text}/metrics` : null,
         tracing: tracing ? config.ESCALATOR_OTEL_EXPORTER : 'off',
         weeklyDigest: created.digestSchedule,
+        routingRetraining: created.retrainingSchedule,
         // The effective tuning, the SDK's defaults included.
         maxCachedWorkflows: created.worker.options.maxCachedWorkflows,
         maxConcurrentWorkflowTaskExecutions: created.worker.options.maxConcurrentWorkflowTaskExecutions,

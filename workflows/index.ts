@@ -1,2 +1,3 @@
 export { escalateGateFailure } from './escalation.js';
 export { weeklyDigest } from './digest.js';
+export { routingRetraining } from './routing-retraining.js';

@@ -12,3 +12,6 @@ export const escalationWorkflowType = 'escalateGateFailure';
 
 /** The workflow type the weekly digest's Schedule starts. */
 export const weeklyDigestWorkflowType = 'weeklyDigest';
+
+/** The workflow type the routing retraining Schedule starts. */
+export const routingRetrainingWorkflowType = 'routingRetraining';

@@ -171,6 +171,33 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'routing features per routed escalation, and the routing models fitted on them',
+    // Features: one row per routed escalation, written by the routing activity (a retry overwrites it),
+    // with every candidate's factor values: what learning fits on and what a model is measured on.
+    // Models: one row per retraining (one per period, so a retried retraining finds its row); routing
+    // uses the latest kept one. Who was asked and reassigned stays in escalation_events.
+    sql: `
+      CREATE TABLE routing_features (
+        escalation_id TEXT PRIMARY KEY,
+        routed_at     TEXT NOT NULL,
+        model         TEXT NOT NULL,
+        factors       TEXT NOT NULL,
+        candidates    TEXT NOT NULL
+      );
+      CREATE INDEX routing_features_by_time ON routing_features (routed_at);
+
+      CREATE TABLE routing_models (
+        version     INTEGER PRIMARY KEY,
+        period_to   TEXT NOT NULL UNIQUE,
+        fitted_at   TEXT NOT NULL,
+        kept        INTEGER NOT NULL,
+        weights     TEXT NOT NULL,
+        report      TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

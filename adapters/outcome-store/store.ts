@@ -5,6 +5,10 @@ import type { EngineKind, SqlEngine, SqlSession, SqlValue } from './engine.js';
 import { applyMigrations, schemaVersion } from './migrations.js';
 import { openPostgresEngine } from './postgres.js';
 import { reviewFacts, type DecisionFact } from './review-facts.js';
+import type { RoutingExample } from '../../domain/routing-model/fit.js';
+import { routingExample, type RoutingFeatures } from '../../domain/routing-model/examples.js';
+import type { RoutingModel } from '../../domain/routing-model/model.js';
+import type { RetrainingReport } from '../../domain/routing-model/retrain.js';
 import { openSqliteEngine } from './sqlite.js';
 
 /** A batch of timeline entries of one escalation, with what the store keeps about the escalation itself. */
@@ -92,6 +96,21 @@ export interface RatingRequestRecord {
   ratedAt: string | null;
 }
 
+/** One approval or rejection as routing learns it, with where it was given and what the change touched. */
+export interface FedDecision {
+  escalationId: string;
+  reviewer: string;
+  decision: 'approve' | 'reject';
+  gate: string;
+  service: string;
+  /** `<repository>/<file>`; empty when the escalation's changed files were not kept. */
+  paths: string[];
+  /** Epoch ms of `decidedAt`. */
+  at: number;
+  decidedAt: string;
+  responseMs: number | null;
+}
+
 export interface ResponseStats {
   /** Decisions the reviewer took in scope. */
   decisions: number;
@@ -159,11 +178,24 @@ export interface OutcomeStore {
   /** Keeps the files an escalation's change touched (first write wins), for path expertise. */
   recordChangedFiles(escalationId: string, repository: string, files: readonly string[]): Promise<void>;
   /**
-   * Who reviewed which paths: every approval or rejection of an escalation whose changed files are
-   * kept, decided after `after` (ISO 8601; all when null), oldest first. Paths are
-   * `<repository>/<file>`, so two repositories' `src/` never mix.
+   * Every approval or rejection decided at or after `after` (ISO 8601; all when null), oldest first,
+   * with its gate, service, response time and the change's paths (`<repository>/<file>`, so two
+   * repositories' `src/` never mix). Routing reads it incrementally.
    */
-  reviewedPaths(after: string | null): Promise<Array<{ reviewer: string; paths: string[]; at: number; decidedAt: string }>>;
+  decisionFeed(after: string | null): Promise<FedDecision[]>;
+  /** Keeps what routing saw for one escalation (a retried routing overwrites it). */
+  recordRoutingFeatures(features: RoutingFeatures): Promise<void>;
+  /** The escalations routed in [from, to) with who turned out right, as learning reads them, oldest first. */
+  routingExamples(range: { from: string; to: string }): Promise<RoutingExample[]>;
+  /**
+   * Keeps a retraining's report, numbering its model `fit-<n>`; a second report for the same period
+   * (a retried retraining) is not kept and the first is returned.
+   */
+  saveRetraining(report: RetrainingReport): Promise<RetrainingReport>;
+  /** The model routing uses: the latest one a retraining kept; undefined before any was. */
+  currentRoutingModel(): Promise<RoutingModel | undefined>;
+  /** The latest retrainings, newest first. */
+  retrainings(limit: number): Promise<RetrainingReport[]>;
   /** The change author kept by `recordChangeAuthor`; undefined for escalations started before it was kept. */
   changeAuthor(escalationId: string): Promise<string | undefined>;
   /**
@@ -427,18 +459,95 @@ function outcomeStoreOn(engine: SqlEngine): OutcomeStore {
       await engine.run('INSERT INTO changed_files (escalation_id, repository, files) VALUES (?, ?, ?) ON CONFLICT (escalation_id) DO NOTHING', [escalationId, repository, JSON.stringify(files)]);
     },
 
-    async reviewedPaths(after) {
-      const rows = await engine.query<{ reviewer: string; decided_at: string; repository: string; files: string }>(
-        `SELECT d.reviewer, d.decided_at, c.repository, c.files FROM decisions d JOIN changed_files c ON c.escalation_id = d.escalation_id
-         WHERE d.decision IN ('approve', 'reject') AND d.decided_at > ? ORDER BY d.decided_at, d.escalation_id, d.seq`,
+    async decisionFeed(after) {
+      const rows = await engine.query<{ escalation_id: string; reviewer: string; decision: string; decided_at: string; response_ms: number | null; gate: string; service: string; repository: string | null; files: string | null }>(
+        `SELECT d.escalation_id, d.reviewer, d.decision, d.decided_at, d.response_ms, e.gate, e.service, c.repository, c.files
+         FROM decisions d JOIN escalations e ON e.escalation_id = d.escalation_id LEFT JOIN changed_files c ON c.escalation_id = d.escalation_id
+         WHERE d.decision IN ('approve', 'reject') AND d.decided_at >= ? ORDER BY d.decided_at, d.escalation_id, d.seq`,
         [after ?? ''],
       );
       return rows.map((row) => ({
+        escalationId: row.escalation_id,
         reviewer: row.reviewer,
-        paths: (JSON.parse(row.files) as string[]).map((file) => `${row.repository}/${file.replace(/^(\.?\/)+/, '')}`),
+        decision: row.decision as FedDecision['decision'],
+        gate: row.gate,
+        service: row.service,
+        paths: row.files === null ? [] : (JSON.parse(row.files) as string[]).map((file) => `${row.repository}/${file.replace(/^(\.?\/)+/, '')}`),
         at: Date.parse(row.decided_at),
         decidedAt: row.decided_at,
+        responseMs: row.response_ms,
       }));
+    },
+
+    async recordRoutingFeatures(features) {
+      await engine.run(
+        `INSERT INTO routing_features (escalation_id, routed_at, model, factors, candidates) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (escalation_id) DO UPDATE SET routed_at = excluded.routed_at, model = excluded.model, factors = excluded.factors, candidates = excluded.candidates`,
+        [features.escalationId, instant(features.routedAt), features.model, JSON.stringify(features.factors), JSON.stringify(features.candidates)],
+      );
+    },
+
+    async routingExamples({ from, to }) {
+      const bounds = [instant(from), instant(to)];
+      const rows = await engine.query<{ escalation_id: string; routed_at: string; model: string; factors: string; candidates: string }>(
+        'SELECT escalation_id, routed_at, model, factors, candidates FROM routing_features WHERE routed_at >= ? AND routed_at < ? ORDER BY routed_at, escalation_id',
+        bounds,
+      );
+      const deciders = await engine.query<{ escalation_id: string; reviewer: string }>(
+        `SELECT d.escalation_id, d.reviewer FROM decisions d JOIN routing_features f ON f.escalation_id = d.escalation_id
+         WHERE f.routed_at >= ? AND f.routed_at < ? AND d.decision IN ('approve', 'reject')`,
+        bounds,
+      );
+      const reassigned = await engine.query<{ escalation_id: string; detail: string }>(
+        `SELECT e.escalation_id, e.detail FROM escalation_events e JOIN routing_features f ON f.escalation_id = e.escalation_id
+         WHERE f.routed_at >= ? AND f.routed_at < ? AND e.kind = 'reassigned'`,
+        bounds,
+      );
+      const byEscalation = <T>(list: T[], id: (item: T) => string, value: (item: T) => string) => {
+        const map = new Map<string, string[]>();
+        for (const item of list) map.set(id(item), [...(map.get(id(item)) ?? []), value(item)]);
+        return map;
+      };
+      const decided = byEscalation(deciders, (row) => row.escalation_id, (row) => row.reviewer);
+      const targets = byEscalation(reassigned, (row) => row.escalation_id, (row) => (JSON.parse(row.detail) as { to: string }).to);
+      return rows.map((row) =>
+        routingExample(
+          { escalationId: row.escalation_id, routedAt: row.routed_at, model: row.model, factors: JSON.parse(row.factors) as string[], candidates: JSON.parse(row.candidates) as Record<string, number[]> },
+          decided.get(row.escalation_id) ?? [],
+          targets.get(row.escalation_id) ?? [],
+        ),
+      );
+    },
+
+    saveRetraining: (report) =>
+      engine.transaction(
+        async (tx) => {
+          const [stored] = await tx.query<{ report: string }>('SELECT report FROM routing_models WHERE period_to = ?', [instant(report.period.to)]);
+          if (stored) return JSON.parse(stored.report) as RetrainingReport;
+          const [last] = await tx.query<{ version: number | null }>('SELECT MAX(version) AS version FROM routing_models');
+          const version = (last?.version ?? 0) + 1;
+          const numbered: RetrainingReport = { ...report, candidate: { ...report.candidate, version: `fit-${version}` } };
+          await tx.run('INSERT INTO routing_models (version, period_to, fitted_at, kept, weights, report) VALUES (?, ?, ?, ?, ?, ?)', [
+            version,
+            instant(report.period.to),
+            instant(report.at),
+            numbered.kept === 'candidate' ? 1 : 0,
+            JSON.stringify(numbered.candidate.weights),
+            JSON.stringify(numbered),
+          ]);
+          return numbered;
+        },
+        { lock: 'escalator.routing_models' },
+      ),
+
+    async currentRoutingModel() {
+      const [row] = await engine.query<{ report: string }>('SELECT report FROM routing_models WHERE kept = 1 ORDER BY version DESC LIMIT 1');
+      return row ? (JSON.parse(row.report) as RetrainingReport).candidate : undefined;
+    },
+
+    async retrainings(limit) {
+      const rows = await engine.query<{ report: string }>('SELECT report FROM routing_models ORDER BY version DESC LIMIT ?', [limit]);
+      return rows.map((row) => JSON.parse(row.report) as RetrainingReport);
     },
 
     async changeAuthor(escalationId) {

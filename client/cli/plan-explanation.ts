@@ -7,6 +7,7 @@ import { type CandidateFacts, type ChainStep, type DynamicPlan, type EscalationP
 import type { GateFailure } from '../../domain/gate-failure.js';
 import type { CommentRule, ExhaustedAction, Policy, RoutingFactor } from '../../domain/policy.js';
 import { routingDecision } from '../../domain/routing.js';
+import { handWeightedModel, type RoutingModel } from '../../domain/routing-model/model.js';
 import { gateEntryKey, type RuleVerdict, ruleVerdicts } from '../../domain/rule-conditions.js';
 
 export type { DryRunEvent, RuleVerdict };
@@ -65,6 +66,8 @@ export interface PlanExplanation {
     ownership: Record<string, number>;
     /** Scores as routing would compute them with no response history and nobody loaded. */
     scores: RoutingScore[];
+    /** The weights that scored them: the outcome store's current routing model, or the hand-set one. */
+    model: RoutingModel;
     ranked: string[];
     chosen: string[];
     coldStart: { model: 'sequential' | 'parallel'; minHistory: number; when: string; timeline: DryRunEvent[] };
@@ -73,7 +76,7 @@ export interface PlanExplanation {
 }
 
 /** Explains what the policy would do with `failure` if it were raised at `at`. */
-export function explainPlan(policy: Policy, failure: GateFailure, at: Date): PlanExplanation {
+export function explainPlan(policy: Policy, failure: GateFailure, at: Date, model: RoutingModel = handWeightedModel): PlanExplanation {
   const gateKey = gateEntryKey(policy, failure.gate.name) ?? null;
   const plan = resolvePlan(policy, failure, { at, ordinal: 0 });
   const base: PlanExplanation = {
@@ -156,7 +159,7 @@ export function explainPlan(policy: Policy, failure: GateFailure, at: Date): Pla
       randomizeOrder: plan.randomizeOrder,
     };
   } else {
-    explanation.dynamic = explainDynamic(plan, failure, startMs);
+    explanation.dynamic = explainDynamic(plan, failure, startMs, model);
     const { chosen, ranked, scores } = explanation.dynamic;
     explanation.timeline = dryRun(plan, summary, startMs, { coldStart: false, reason: 'enough history', chosen, ranked, scores });
   }
@@ -165,11 +168,11 @@ export function explainPlan(policy: Policy, failure: GateFailure, at: Date): Pla
   return explanation;
 }
 
-function explainDynamic(plan: DynamicPlan, failure: GateFailure, startMs: number): NonNullable<PlanExplanation['dynamic']> {
+function explainDynamic(plan: DynamicPlan, failure: GateFailure, startMs: number, model: RoutingModel): NonNullable<PlanExplanation['dynamic']> {
   const owned = plan.codeowners ? ownership(plan.codeowners, failure.change.changedFiles, plan.people) : {};
   // As routing answers with enough history and nobody loaded; the cold start below with none.
   const enough = plan.coldStart.minHistory;
-  const routed = routingDecision({ plan, failure, history: { gate: enough, service: enough }, medianResponseMs: {}, load: {} });
+  const routed = routingDecision({ plan, failure, history: { gate: enough, service: enough }, medianResponseMs: {}, load: {}, model });
   const { scores, ranked, chosen } = routed;
   const coldStartTimeline = dryRun(plan, summarize(failure), startMs, routingDecision({ plan, failure, history: { gate: 0, service: 0 }, medianResponseMs: {}, load: {} }));
   const { minHistory } = plan.coldStart;
@@ -181,6 +184,7 @@ function explainDynamic(plan: DynamicPlan, failure: GateFailure, startMs: number
     facts: plan.facts,
     ownership: owned,
     scores: ranked.map((id) => scores.find((s) => s.person === id)!),
+    model,
     ranked,
     chosen,
     coldStart: {

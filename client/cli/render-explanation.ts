@@ -61,6 +61,7 @@ export function renderExplanation(explanation: PlanExplanation, moment: Explaine
     const d = explanation.dynamic;
     parts.push(
       `Dynamic routing on ${d.routeBy.join(', ')}; picks ${d.pick}; scores assume no response history and no open escalations (the outcome store supplies both at run time)`,
+      `Routing model ${d.model.version} (${d.model.fittedAt ? `fitted ${d.model.fittedAt} on ${d.model.trainedOn} routed escalation(s)` : 'hand-set weights, before any retraining kept a fitted model'}): ${d.routeBy.map((factor) => `${factor} ${d.model.weights[factor]}`).join(', ')}`,
       table(
         ['rank', 'candidate', 'score', 'chosen', 'factors'],
         d.scores.map((s, i) => [i + 1, s.person, s.score, d.chosen.includes(s.person) ? 'yes' : '', Object.entries(s.factors).map(([name, f]) => `${name} ${round(f.value * f.weight)}: ${f.why}`).join('\n')]),

@@ -70,7 +70,7 @@ function handle(run: Run, event: EngineEvent): void {
       const plan = s.plan;
       s.routing = decision.scores;
       s.ranked = decision.ranked;
-      run.log({ event: 'routed', chosen: decision.chosen, scores: decision.scores, coldStart: decision.coldStart, reason: decision.reason });
+      run.log({ event: 'routed', chosen: decision.chosen, scores: decision.scores, coldStart: decision.coldStart, reason: decision.reason, ...(decision.model ? { model: decision.model } : {}) });
       s.status = 'waiting';
       const author = s.failure.change.author;
       if (decision.coldStart && plan.coldStart.model === 'parallel') {

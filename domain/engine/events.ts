@@ -13,6 +13,8 @@ export interface RoutingDecision {
   /** Every candidate, best first: the order of the sequential fallback. */
   ranked: string[];
   scores: RoutingScore[];
+  /** The version of the weights that scored them (`hand-1`, `fit-3`); absent in decisions made before models had versions. */
+  model?: string;
 }
 
 /**

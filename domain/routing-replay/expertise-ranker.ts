@@ -13,7 +13,7 @@ export const defaultExpertiseRankerOptions: ExpertiseRankerOptions = { ...defaul
 export function expertiseRanker(options: ExpertiseRankerOptions = defaultExpertiseRankerOptions): ReviewerRanker {
   const index = new ExpertiseIndex(options);
   return {
-    name: 'escalator',
+    name: 'path expertise',
     learn(approval: LearnedApproval) {
       index.add(approval);
     },

@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
+import { openOutcomeStore } from '../../../adapters/outcome-store/store.js';
+import { handWeightedModel, type RoutingModel } from '../../../domain/routing-model/model.js';
 import { type Command, Option } from 'commander';
 import { PolicyError } from '../../../domain/policy-error.js';
 import { parsePolicy } from '../../../domain/policy-parser.js';
@@ -15,7 +18,7 @@ import { policyFlowchart } from '../render-mermaid.js';
 import { documentedGates, policyPage } from '../render-policy-page.js';
 import { registerPolicyTest } from './policy-test.js';
 
-type ExplainFlags = GateFailureFlags & { failure?: string; at?: string; json?: boolean; format: 'text' | 'mermaid' | 'markdown' };
+type ExplainFlags = GateFailureFlags & { failure?: string; at?: string; json?: boolean; outcomes?: string; format: 'text' | 'mermaid' | 'markdown' };
 
 /** `escalator policy validate|explain`: works on policy files alone and never contacts Temporal. */
 export function registerPolicy(program: Command): void {
@@ -44,6 +47,7 @@ export function registerPolicy(program: Command): void {
     .argument('<file>', 'the policy YAML')
     .option('--at <iso>', "the moment to explain (default: now, as the worker would decide a failure raised now, whatever the failure's occurredAt)")
     .option('--json', 'print the explanation as JSON (its `at` is the moment explained)')
+    .option('--outcomes <store>', "score dynamic routing with this outcome store's current routing model (a SQLite file or a postgres:// URL); default: the hand-set weights")
     .addOption(
       new Option('--format <format>', "text explains one failure; mermaid (a flowchart) and markdown (a page with the flowcharts) document every gate's escalation paths from the policy alone, or only the entry --gate falls under (no other failure flag applies)")
         .choices(['text', 'mermaid', 'markdown'])
@@ -63,7 +67,7 @@ export function registerPolicy(program: Command): void {
     const at = flags.at === undefined ? new Date() : instantOf(flags.at);
     const failure = await gateFailureFrom(flags, { ...(flags.failure ? { file: flags.failure } : {}), placeholders: true, now: at });
     const { policy: parsed } = await loadPolicyFile(file);
-    const explanation = explainPlan(parsed, failure, at);
+    const explanation = explainPlan(parsed, failure, at, flags.outcomes ? await currentRoutingModel(flags.outcomes) : undefined);
     if (flags.json) return printJson(explanation);
     printLine(renderExplanation(explanation, { chosenBy: flags.at === undefined ? 'now' : '--at', occurredAt: failure.occurredAt }));
   });
@@ -78,6 +82,19 @@ function validate(text: string, file: string): PolicyFinding[] {
   } catch (error) {
     if (error instanceof PolicyError) return error.problems.map((problem) => ({ severity: 'error', ...problem }));
     throw error;
+  }
+}
+
+/** The routing model an outcome store routes with now; a SQLite file that does not exist is a usage error, not a new store. */
+async function currentRoutingModel(location: string): Promise<RoutingModel> {
+  const url = /^postgres(ql)?:\/\//i.test(location);
+  if (!url && !existsSync(location)) throw new InvalidInputError('cannot open the outcome store', [{ path: '--outcomes', message: `no such file: ${location}` }]);
+  const store = await openOutcomeStore(url ? { databaseUrl: location, sqliteFile: '' } : { sqliteFile: location });
+  try {
+    await store.migrate();
+    return (await store.currentRoutingModel()) ?? handWeightedModel;
+  } finally {
+    await store.close();
   }
 }
 

@@ -8,6 +8,7 @@ import { parseReviewHistory, type ReviewedChange } from '../../../domain/routing
 import { ReviewHistoryError } from '../../../domain/routing-replay/review-history-error.js';
 import { revfinderRanker } from '../../../domain/routing-replay/revfinder-ranker.js';
 import { InvalidInputError } from '../../errors.js';
+import { replayThroughStore, type StoreReplayResult } from '../routing-store-replay.js';
 import { printJson, printLine, table } from '../output.js';
 
 /** `escalator routing replay`: how well reviewer rankings would have done on a recorded review history (offline). */
@@ -20,18 +21,27 @@ export function registerRouting(program: Command): void {
     )
     .requiredOption('--dataset <file>', 'the review history: one change per line with changeId, project, files, submit_date, close_date, approve_history')
     .option('--from <date>', 'score only changes submitted on or after this date (UTC); earlier ones only teach the rankings', dateOption)
+    .option('--spread <fraction>', "also replay with load spreading (the policy's spreadLoad.within, 0 < fraction < 1)", fractionOption, 0.2)
+    .option('--no-spread', 'skip the load-spreading replay')
+    .option('--retrain-every <days>', 'days between retrainings in the store replay, as the Schedule runs them', daysOption, 7)
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
       '\nEach change is ranked from the approvals granted before it was submitted; the truth is who approved it. Changes submitted before any approval are left out.',
     )
-    .action(async (flags: { dataset: string; from?: number; json?: boolean }) => {
+    .action(async (flags: { dataset: string; from?: number; json?: boolean; spread: number | false; retrainEvery: number }) => {
       const history = await loadReviewHistory(flags.dataset);
       const started = performance.now();
-      const report = replayReviews(history, [frequencyRanker(), revfinderRanker(), expertiseRanker()], { ...(flags.from === undefined ? {} : { from: flags.from }), now: () => performance.now() });
+      const from = flags.from === undefined ? {} : { from: flags.from };
+      const report = replayReviews(history, [frequencyRanker(), revfinderRanker(), expertiseRanker()], { ...from, now: () => performance.now() });
+      const throughStore: StoreReplayResult[] = [await replayThroughStore(history, { ...from, retrainEveryDays: flags.retrainEvery })];
+      if (flags.spread !== false) throughStore.push(await replayThroughStore(history, { ...from, retrainEveryDays: flags.retrainEvery, spreadWithin: flags.spread }));
+      const full: ReplayReport = { ...report, results: [...report.results, ...throughStore.map(({ retrainings: _, ...result }) => result)] };
       const elapsedMs = Math.round(performance.now() - started);
-      if (flags.json) return printJson({ dataset: flags.dataset, from: flags.from === undefined ? null : new Date(flags.from).toISOString(), elapsedMs, ...report });
-      printLine(renderReplay(report, elapsedMs));
+      const models = throughStore.map((result) => ({ ranker: result.ranker, ...modelSummary(result) }));
+      if (flags.json) return printJson({ dataset: flags.dataset, from: flags.from === undefined ? null : new Date(flags.from).toISOString(), elapsedMs, ...full, models });
+      printLine(renderReplay(full, elapsedMs));
+      for (const model of models) printLine(renderModels(model));
     });
 }
 
@@ -69,6 +79,38 @@ export function renderReplay(report: ReplayReport, elapsedMs: number): string {
     ),
     `Replayed in ${(elapsedMs / 1000).toFixed(1)} s.`,
   ].join('\n');
+}
+
+/** What the store replay's retrainings chose: how many kept a new model, and the weights routing ended with. */
+function modelSummary(result: StoreReplayResult) {
+  const kept = result.retrainings.filter((report) => report.kept === 'candidate');
+  const last = kept.at(-1);
+  return {
+    retrainings: result.retrainings.length,
+    kept: kept.length,
+    finalModel: last ? { version: last.candidate.version, fittedAt: last.candidate.fittedAt, trainedOn: last.candidate.trainedOn, weights: last.candidate.weights } : null,
+  };
+}
+
+function renderModels(model: ReturnType<typeof modelSummary> & { ranker: string }): string {
+  if (!model.finalModel) return `${model.ranker}: ${model.retrainings} retraining(s), none kept a fitted model (hand-set weights throughout).`;
+  const weights = Object.entries(model.finalModel.weights)
+    .filter(([, weight]) => weight !== 0)
+    .map(([factor, weight]) => `${factor} ${weight.toFixed(2)}`)
+    .join(', ');
+  return `${model.ranker}: ${model.retrainings} retraining(s), ${model.kept} kept a fitted model; the last, ${model.finalModel.version} (fitted ${model.finalModel.fittedAt?.slice(0, 10)} on ${model.finalModel.trainedOn} escalations): ${weights}.`;
+}
+
+function fractionOption(text: string): number {
+  const value = Number(text);
+  if (!(value > 0 && value < 1)) throw new InvalidArgumentError('a fraction between 0 and 1, such as 0.2');
+  return value;
+}
+
+function daysOption(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError('a whole number of days, at least 1');
+  return value;
 }
 
 function dateOption(text: string): number {
