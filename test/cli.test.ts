@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { EscalationView } from '../domain/escalation.js';
 import { escalationIdFor, type GateFailureInput } from '../domain/gate-failure.js';
 import type { PlanExplanation } from '../client/cli/plan-explanation.js';
+import { openOutcomeStore } from '../adapters/outcome-store/store.js';
+import { handWeightedModel } from '../domain/routing-model/model.js';
 import { startEscalator, type EscalatorEnv } from './helpers/escalator-env.js';
 import { gateFailure } from './helpers/gate-failure.js';
 import { sequentialPolicy } from './helpers/policies.js';
@@ -472,6 +474,43 @@ describe('escalator policy explain', () => {
     });
     expect(asJson.dynamic!.scores[0]!.factors.oncall).toEqual({ value: 1, weight: 2, why: 'on call now' });
     expect(asJson.dynamic!.coldStart.timeline[0]).toMatchObject({ event: 'assigned', reviewers: ['alice', 'bob', 'carol', 'dave'] });
+  });
+
+  it.concurrent("scores a dynamic gate with an outcome store's current routing model, and refuses a store that is not there", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'escalator-explain-model-'));
+    const outcomes = join(dir, 'outcomes.sqlite');
+    const store = await openOutcomeStore({ sqliteFile: outcomes });
+    await store.migrate();
+    const weights = { ...handWeightedModel.weights, oncall: 0, codeowners: 10 };
+    const accuracy = { escalations: 30, top1: 0.5, top3: 0.9, mrr: 0.7 };
+    await store.saveRetraining({
+      at: '2026-11-20T00:00:00.000Z',
+      current: handWeightedModel,
+      candidate: { version: 'fit-new', weights, fittedAt: '2026-11-20T00:00:00.000Z', trainedOn: 120 },
+      trainedOn: 120,
+      period: { from: '2026-11-13T00:00:00.000Z', to: '2026-11-20T00:00:00.000Z' },
+      accuracy: { current: accuracy, candidate: accuracy },
+      reassignRate: 0,
+      kept: 'candidate',
+      reason: 'scripted',
+    });
+    await store.close();
+    const failure = join(dir, 'failure.json');
+    await writeFile(failure, JSON.stringify(gateFailure({ gate: { name: 'unit-tests', kind: 'tests' }, severity: 'low', occurredAt: fridayMorning, change: { ...gateFailure().change, changedFiles: ['src/basket/totals.ts', 'docs/readme.md'] } })));
+
+    const run = await escalator(['policy', 'explain', example, '--failure', failure, '--at', fridayMorning, '--outcomes', outcomes]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('Routing model fit-1 (fitted 2026-11-20T00:00:00.000Z on 120 routed escalation(s)): codeowners 10, oncall 0, workingHours 2, responseHistory 1, load 1');
+    const asJson = json<PlanExplanation>(await escalator(['policy', 'explain', example, '--failure', failure, '--at', fridayMorning, '--outcomes', outcomes, '--json']));
+    expect(asJson.dynamic!.model.version).toBe('fit-1');
+    // Owning half the files now outweighs being on call: an owner is asked, not carol.
+    expect(asJson.dynamic!.chosen).toEqual(['alice']);
+    expect(asJson.dynamic!.scores[0]!.factors.codeowners).toEqual({ value: 0.5, weight: 10, why: 'owns 50% of the changed files' });
+
+    const missing = await escalator(['policy', 'explain', example, '--failure', failure, '--outcomes', join(dir, 'nope.sqlite')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no such file');
+    await rm(dir, { recursive: true, force: true });
   });
 
   it.concurrent('says which rule chose the model and why the earlier ones did not, and who is paged in quiet hours', async () => {

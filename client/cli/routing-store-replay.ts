@@ -21,7 +21,7 @@ export interface StoreReplayOptions {
   retrainEveryDays?: number;
   /** Days of routed escalations each fit learns from (default 182). */
   trainingDays?: number;
-  /** The factors routing uses (default: expertise, approvals, recency, load). */
+  /** The factors routing uses (default: expertise and recency, the best of the four on the Android history). */
   routeBy?: RoutingFactor[];
   /** Decided escalations a period needs before a fitted model may replace the current one (default 20). */
   minEscalations?: number;
@@ -68,7 +68,7 @@ const order: Record<Step['kind'], number> = { route: 0, approve: 1, close: 2, re
 async function replay(store: OutcomeStore, history: readonly ReviewedChange[], options: StoreReplayOptions): Promise<StoreReplayResult> {
   const started = performance.now();
   const from = options.from ?? Number.NEGATIVE_INFINITY;
-  const routeBy = options.routeBy ?? ['expertise', 'approvals', 'recency', 'load'];
+  const routeBy = options.routeBy ?? ['expertise', 'recency'];
   const router = createRouter(store);
   const retrain = createRoutingRetrainer({
     store,

@@ -7,6 +7,7 @@ import { type ReplayReport, replayReviews } from '../../../domain/routing-replay
 import { parseReviewHistory, type ReviewedChange } from '../../../domain/routing-replay/review-history.js';
 import { ReviewHistoryError } from '../../../domain/routing-replay/review-history-error.js';
 import { revfinderRanker } from '../../../domain/routing-replay/revfinder-ranker.js';
+import type { RoutingFactor } from '../../../domain/policy.js';
 import { InvalidInputError } from '../../errors.js';
 import { replayThroughStore, type StoreReplayResult } from '../routing-store-replay.js';
 import { printJson, printLine, table } from '../output.js';
@@ -23,19 +24,21 @@ export function registerRouting(program: Command): void {
     .option('--from <date>', 'score only changes submitted on or after this date (UTC); earlier ones only teach the rankings', dateOption)
     .option('--spread <fraction>', "also replay with load spreading (the policy's spreadLoad.within, 0 < fraction < 1)", fractionOption, 0.2)
     .option('--no-spread', 'skip the load-spreading replay')
+    .option('--route-by <factors>', 'the factors the store replay routes by, comma-separated (of expertise, approvals, recency, load)', factorsOption, ['expertise', 'recency'])
     .option('--retrain-every <days>', 'days between retrainings in the store replay, as the Schedule runs them', daysOption, 7)
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
       '\nEach change is ranked from the approvals granted before it was submitted; the truth is who approved it. Changes submitted before any approval are left out.',
     )
-    .action(async (flags: { dataset: string; from?: number; json?: boolean; spread: number | false; retrainEvery: number }) => {
+    .action(async (flags: { dataset: string; from?: number; json?: boolean; spread: number | false; retrainEvery: number; routeBy: RoutingFactor[] }) => {
       const history = await loadReviewHistory(flags.dataset);
       const started = performance.now();
       const from = flags.from === undefined ? {} : { from: flags.from };
       const report = replayReviews(history, [frequencyRanker(), revfinderRanker(), expertiseRanker()], { ...from, now: () => performance.now() });
-      const throughStore: StoreReplayResult[] = [await replayThroughStore(history, { ...from, retrainEveryDays: flags.retrainEvery })];
-      if (flags.spread !== false) throughStore.push(await replayThroughStore(history, { ...from, retrainEveryDays: flags.retrainEvery, spreadWithin: flags.spread }));
+      const settings = { ...from, retrainEveryDays: flags.retrainEvery, routeBy: flags.routeBy };
+      const throughStore: StoreReplayResult[] = [await replayThroughStore(history, settings)];
+      if (flags.spread !== false) throughStore.push(await replayThroughStore(history, { ...settings, spreadWithin: flags.spread }));
       const full: ReplayReport = { ...report, results: [...report.results, ...throughStore.map(({ retrainings: _, ...result }) => result)] };
       const elapsedMs = Math.round(performance.now() - started);
       const models = throughStore.map((result) => ({ ranker: result.ranker, ...modelSummary(result) }));
@@ -99,6 +102,16 @@ function renderModels(model: ReturnType<typeof modelSummary> & { ranker: string 
     .map(([factor, weight]) => `${factor} ${weight.toFixed(2)}`)
     .join(', ');
   return `${model.ranker}: ${model.retrainings} retraining(s), ${model.kept} kept a fitted model; the last, ${model.finalModel.version} (fitted ${model.finalModel.fittedAt?.slice(0, 10)} on ${model.finalModel.trainedOn} escalations): ${weights}.`;
+}
+
+/** The replay has no CODEOWNERS, calendars or response times: only the factors its history can feed. */
+const replayableFactors: readonly RoutingFactor[] = ['expertise', 'approvals', 'recency', 'load'];
+
+function factorsOption(text: string): RoutingFactor[] {
+  const factors = text.split(',').map((factor) => factor.trim());
+  const unknown = factors.filter((factor) => !replayableFactors.includes(factor as RoutingFactor));
+  if (unknown.length || factors.length === 0) throw new InvalidArgumentError(`a comma-separated list of ${replayableFactors.join(', ')} (not ${unknown.join(', ')})`);
+  return [...new Set(factors)] as RoutingFactor[];
 }
 
 function fractionOption(text: string): number {
