@@ -177,7 +177,8 @@ export const migrations: readonly Migration[] = [
     // Features: one row per routed escalation, written by the routing activity (a retry overwrites it),
     // with every candidate's factor values: what learning fits on and what a model is measured on.
     // Models: one row per retraining (one per period, so a retried retraining finds its row); routing
-    // uses the latest kept one. Who was asked and reassigned stays in escalation_events.
+    // uses the latest kept one. Who was asked and reassigned stays in escalation_events. The indexes
+    // let routing read only the decisions since it last looked, and count a service's history.
     sql: `
       CREATE TABLE routing_features (
         escalation_id TEXT PRIMARY KEY,
@@ -187,6 +188,8 @@ export const migrations: readonly Migration[] = [
         candidates    TEXT NOT NULL
       );
       CREATE INDEX routing_features_by_time ON routing_features (routed_at);
+      CREATE INDEX decisions_by_time ON decisions (decided_at);
+      CREATE INDEX escalations_by_service ON escalations (service, ended_at);
 
       CREATE TABLE routing_models (
         version     INTEGER PRIMARY KEY,

@@ -162,8 +162,11 @@ export interface OutcomeStore {
   responseStats(reviewers: string[], options?: { gate?: string; service?: string; since?: string }): Promise<Record<string, ResponseStats>>;
   /** Per reviewer asked about: how many open escalations await them now. */
   currentLoad(reviewers: string[]): Promise<Record<string, number>>;
-  /** How many escalations have ended in the scope (all when empty): too few means no history to route on yet. */
-  historySize(scope: { gate?: string; service?: string }): Promise<number>;
+  /**
+   * How many escalations have ended in the scope (all when empty): too few means no history to route
+   * on yet. With `upTo`, counting stops there (routing only asks whether there are enough).
+   */
+  historySize(scope: { gate?: string; service?: string }, upTo?: number): Promise<number>;
   /** The stored timeline in seq order; empty for an unknown escalation. */
   timeline(escalationId: string): Promise<StoredEvent[]>;
   /** The stored decisions in seq order; empty for an unknown escalation. */
@@ -362,14 +365,17 @@ function outcomeStoreOn(engine: SqlEngine): OutcomeStore {
       return load;
     },
 
-    async historySize(scope) {
+    async historySize(scope, upTo) {
       const filters = whereAll([
         ['ended_at IS NOT NULL', []],
         ['gate = ?', scope.gate],
         ['service = ?', scope.service],
       ]);
-      const [row] = await engine.query<{ n: number }>(`SELECT COUNT(*) AS n FROM escalations ${filters.sql}`, filters.params);
-      return row?.n ?? 0;
+      const [row] =
+        upTo === undefined
+          ? await engine.query<{ n: number }>(`SELECT COUNT(*) AS n FROM escalations ${filters.sql}`, filters.params)
+          : await engine.query<{ n: number }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM escalations ${filters.sql} LIMIT ?) AS enough`, [...filters.params, upTo]);
+      return Number(row?.n ?? 0);
     },
 
     async timeline(escalationId) {

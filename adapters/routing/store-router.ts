@@ -42,8 +42,8 @@ export function createRouter(store: OutcomeStore) {
     const { failure, plan } = request;
     const at = Date.parse(request.at);
     const [gateHistory, serviceHistory, load, model] = await Promise.all([
-      store.historySize({ gate: failure.gate.name }),
-      store.historySize({ service: failure.service }),
+      store.historySize({ gate: failure.gate.name }, plan.coldStart.minHistory),
+      store.historySize({ service: failure.service }, plan.coldStart.minHistory),
       store.currentLoad(plan.candidates),
       store.currentRoutingModel(),
       learnNewDecisions(),
