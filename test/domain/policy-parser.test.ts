@@ -134,3 +134,23 @@ ${rules}`;
     expect(problemsOf('version: 1\npeople: [alice\n')).toEqual([expect.objectContaining({ path: '(syntax)', line: expect.any(Number) })]);
   });
 });
+
+describe('load spreading in a dynamic gate', () => {
+  const gate = (spread: string) => `  deploy:
+    model: dynamic
+    candidates: [alice]
+    routeBy: [expertise, approvals, recency, load]
+    decideWithin: 30m
+${spread}`;
+
+  it('carries spreadLoad into the plan, and leaves it out when the gate has none', () => {
+    const { policy } = parsePolicy(minimal(gate('    spreadLoad: { within: 0.25 }\n')), 'p.yaml');
+    expect(planFor(policy, 'deploy')).toMatchObject({ model: 'dynamic', spreadLoad: { within: 0.25 }, routeBy: ['expertise', 'approvals', 'recency', 'load'] });
+    expect(planFor(parsePolicy(minimal(gate('')), 'p.yaml').policy, 'deploy')).not.toHaveProperty('spreadLoad');
+  });
+
+  it('refuses a margin outside (0, 1) and an unknown setting, naming the path', () => {
+    expect(problemsOf(minimal(gate('    spreadLoad: { within: 1.5 }\n')))).toEqual([expect.objectContaining({ path: 'gates.deploy.spreadLoad.within' })]);
+    expect(problemsOf(minimal(gate('    spreadLoad: { within: 0.2, by: load }\n')))).toEqual([expect.objectContaining({ path: expect.stringMatching(/^gates\.deploy\.spreadLoad/) })]);
+  });
+});
