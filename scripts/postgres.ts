@@ -12,17 +12,17 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { constants as fsConstants, rmSync } from 'node:fs';
-import { access, appendFile, chown, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { access, appendFile, chown, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import pg from 'pg';
 import { isMain } from './process-helpers.js';
 
 export interface RunningPostgres {
   /** `postgres://postgres@127.0.0.1:<port>/escalator_test` */
   url: string;
-  /** Stops the server (`pg_ctl stop -m fast`) and deletes its directory. Idempotent. */
+  /** Stops the server (`pg_ctl stop -m fast`) and deletes its directory, unless it is a durable `dataDir`. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -34,26 +34,37 @@ const defaultLog = (message: string): void => {
 };
 
 /**
- * Starts a new PostgreSQL server on `port` (a free port if omitted), installing PostgreSQL first if
- * it is missing. If this process exits without `stop()`, the server is stopped on the way out.
+ * Starts a PostgreSQL server on `port` (a free port if omitted), installing PostgreSQL first if it is
+ * missing. Without `dataDir` it is a new throwaway server in a temporary directory (no fsync), deleted
+ * when it stops; with `dataDir` its data lives there, with fsync, and the next start reuses it. If this
+ * process exits without `stop()`, the server is stopped on the way out.
  */
-export async function startPostgres(options: { port?: number; log?: (m: string) => void } = {}): Promise<RunningPostgres> {
+export async function startPostgres(options: { port?: number; log?: (m: string) => void; dataDir?: string } = {}): Promise<RunningPostgres> {
   const log = options.log ?? defaultLog;
   const bin = (await findServerBinaries()) ?? (await installPostgres(log));
   const runAs = await serverUser();
-  const dir = await mkdtemp(join(tmpdir(), 'escalator-postgres-'));
+  // Durable: a directory of the caller's that outlives the server and is started again next time.
+  const durable = options.dataDir !== undefined;
+  const dir = durable ? resolve(options.dataDir!) : await mkdtemp(join(tmpdir(), 'escalator-postgres-'));
   const data = join(dir, 'data');
   const logFile = join(dir, 'server.log');
   let port = options.port ?? (await freePort());
   const pgCtl = (...args: string[]) => run(join(bin, 'pg_ctl'), args, { runAs, cwd: dir });
 
-  const removeDir = () => rm(dir, { recursive: true, force: true });
+  const removeDir = () => (durable ? Promise.resolve() : rm(dir, { recursive: true, force: true }));
   try {
+    await mkdir(dir, { recursive: true });
     if (runAs) await chown(dir, runAs.uid, runAs.gid);
-    log(`initdb ${data} (${bin})`);
-    await run(join(bin, 'initdb'), ['-D', data, '-U', SUPERUSER, '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync'], { runAs, cwd: dir });
-    // A test cluster: losing it in a crash costs nothing, waiting for fsync costs every test.
-    await appendFile(join(data, 'postgresql.conf'), ['', "listen_addresses = '127.0.0.1'", 'fsync = off', 'synchronous_commit = off', 'full_page_writes = off', ''].join('\n'));
+    if (durable && (await exists(join(data, 'PG_VERSION')))) {
+      log(`reusing ${data}`);
+    } else {
+      log(`initdb ${data} (${bin})`);
+      await run(join(bin, 'initdb'), ['-D', data, '-U', SUPERUSER, '--auth=trust', '--encoding=UTF8', '--locale=C', ...(durable ? [] : ['--no-sync'])], { runAs, cwd: dir });
+      // A test cluster: losing it in a crash costs nothing, waiting for fsync costs every test. A durable one keeps fsync.
+      const settings = durable ? ["listen_addresses = '127.0.0.1'"] : ["listen_addresses = '127.0.0.1'", 'fsync = off', 'synchronous_commit = off', 'full_page_writes = off'];
+      await appendFile(join(data, 'postgresql.conf'), ['', ...settings, ''].join('\n'));
+    }
+    await rm(logFile, { force: true });
     // A port found free can be taken before the server binds it (the test setup starts the Temporal
     // dev server, which picks ports of its own, at the same time): a port we chose is chosen again.
     for (let attempt = 1; ; attempt++) {
@@ -76,8 +87,9 @@ export async function startPostgres(options: { port?: number; log?: (m: string) 
 
   // Don't leave a server running in a deleted directory when the process ends without stop().
   const stopOnExit = (): void => {
-    spawnSync(...commandFor(join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'immediate'], runAs), { cwd: dir, stdio: 'ignore' });
-    rmSync(dir, { recursive: true, force: true });
+    // A durable server stops cleanly (fast: its data is written), a throwaway one at once.
+    spawnSync(...commandFor(join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', durable ? 'fast' : 'immediate'], runAs), { cwd: dir, stdio: 'ignore' });
+    if (!durable) rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', stopOnExit);
   let stopping: Promise<void> | undefined;
@@ -95,7 +107,8 @@ export async function startPostgres(options: { port?: number; log?: (m: string) 
     const admin = new pg.Client({ connectionString: `postgres://${SUPERUSER}@127.0.0.1:${port}/postgres` });
     await admin.connect();
     try {
-      await admin.query(`CREATE DATABASE ${DATABASE}`);
+      const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+      if (!rowCount) await admin.query(`CREATE DATABASE ${DATABASE}`);
     } finally {
       await admin.end();
     }
@@ -177,6 +190,13 @@ function run(file: string, args: string[], options: { runAs?: OsUser | undefined
 
 function shellQuote(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function isExecutable(file: string): Promise<boolean> {

@@ -168,7 +168,13 @@ async function startCluster() {
   const logFile = resolve(settings.dataDir, 'temporal-server.log');
   const serverLog = createWriteStream(logFile, { flags: 'a' });
   say('temporal', `server output goes to ${logFile}`);
-  const cluster = await startTemporalCluster({ port: settings.temporalPort, log: (line) => say('temporal', line), serverOutput: (line) => serverLog.write(`${line}\n`) });
+  const cluster = await startTemporalCluster({
+    port: settings.temporalPort,
+    log: (line) => say('temporal', line),
+    serverOutput: (line) => serverLog.write(`${line}\n`),
+    // Like the dev server's SQLite file: escalations, histories and outcomes survive a restart of the stack.
+    postgresDataDir: resolve(settings.dataDir, 'postgres'),
+  });
   return {
     ...cluster,
     uiUrl: undefined,

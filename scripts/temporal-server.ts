@@ -66,6 +66,11 @@ export interface TemporalClusterOptions {
   startTimeoutMs?: number;
   /** Time between SIGTERM and SIGKILL when stopping the server. Default 10 s. */
   stopGraceMs?: number;
+  /**
+   * Where PostgreSQL keeps its data, kept across starts (escalations, histories and outcomes survive a
+   * stop); absent: a throwaway server deleted at stop. The shard count must stay the same for its life.
+   */
+  postgresDataDir?: string;
 }
 
 export interface TemporalCluster {
@@ -102,7 +107,7 @@ export async function startTemporalCluster(options: TemporalClusterOptions = {})
   if (!Number.isInteger(numHistoryShards) || numHistoryShards < 1) throw new Error(`numHistoryShards must be a positive integer, got ${numHistoryShards}`);
 
   const binaries = await ensureTemporalServer(log);
-  const postgres = await startPostgres({ log });
+  const postgres = await startPostgres({ log, ...(options.postgresDataDir ? { dataDir: options.postgresDataDir } : {}) });
   const cleanups: Array<() => Promise<void>> = [() => postgres.stop()];
   const cleanUp = async (): Promise<void> => {
     for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();

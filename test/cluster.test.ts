@@ -1,3 +1,9 @@
+import { randomUUID } from 'node:crypto';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EscalationView } from '../domain/escalation.js';
 import { startTemporalCluster, type TemporalCluster } from '../scripts/temporal-server.js';
@@ -189,4 +195,51 @@ describe('Escalator on a Temporal cluster on PostgreSQL', () => {
     expect(handedOff).toMatchObject({ outcome: 'passed', depth: 1 });
     expect(handedOff.timeline.filter((entry) => entry.event === 'handed-off')).toHaveLength(1);
   });
+});
+
+/**
+ * `npm start -- --production` keeps the cluster's PostgreSQL in `.data/postgres`: a stopped and
+ * restarted cluster still has its workflows and the outcome store's rows, as the dev server keeps its
+ * SQLite file. A workflow on a task queue nobody polls stays open, which is all this needs.
+ */
+describe('a Temporal cluster on durable PostgreSQL data', () => {
+  let dir: string;
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('has its open workflows and the outcome database’s rows again after a stop and a start on the same directory', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'escalator-durable-'));
+    // mkdtemp makes it private to this user; PostgreSQL runs as `postgres` when we are root and must reach its data.
+    await chmod(dir, 0o755);
+    const dataDir = join(dir, 'postgres');
+    const workflowId = `durable-${randomUUID()}`;
+    const first = await startTemporalCluster({ postgresDataDir: dataDir, log: () => {}, serverOutput: () => {} });
+    try {
+      const connection = await Connection.connect({ address: first.address });
+      await new Client({ connection }).workflow.start('neverPolled', { taskQueue: `nobody-${workflowId}`, workflowId, args: [] });
+      await connection.close();
+      const db = new pg.Client({ connectionString: first.postgresUrl });
+      await db.connect();
+      await db.query('CREATE TABLE kept (id text)');
+      await db.query('INSERT INTO kept VALUES ($1)', [workflowId]);
+      await db.end();
+    } finally {
+      await first.stop();
+    }
+
+    const second = await startTemporalCluster({ postgresDataDir: dataDir, log: () => {}, serverOutput: () => {} });
+    try {
+      const connection = await Connection.connect({ address: second.address });
+      const description = await new Client({ connection }).workflow.getHandle(workflowId).describe();
+      expect(description.status.name).toBe('RUNNING');
+      await connection.close();
+      const db = new pg.Client({ connectionString: second.postgresUrl });
+      await db.connect();
+      expect((await db.query('SELECT id FROM kept')).rows).toEqual([{ id: workflowId }]);
+      await db.end();
+    } finally {
+      await second.stop();
+    }
+  }, 300_000);
 });
