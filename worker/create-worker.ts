@@ -91,6 +91,9 @@ export async function createEscalatorWorker(
         : {}),
     },
   });
+  // Before the worker exists: a Schedule that cannot be created or updated fails the start with its own
+  // error, and no worker holds the connection the caller then closes.
+  const { digestSchedule, retrainingSchedule } = await patiently(() => ensureSchedules(config, policy.current().policy));
   const connection = options.connection ?? (await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }));
   const { tracing } = options;
   const worker = await Worker.create({
@@ -112,7 +115,6 @@ export async function createEscalatorWorker(
       maxConcurrentLocalActivityExecutions: config.ESCALATOR_MAX_CONCURRENT_LOCAL_ACTIVITIES,
     }),
   });
-  const { digestSchedule, retrainingSchedule } = await ensureSchedules(config, policy.current().policy);
   const close = async () => {
     mail.close();
     await store.close();
@@ -135,6 +137,22 @@ async function ensureSchedules(config: WorkerConfig, policy: Policy): Promise<{ 
     };
   } finally {
     await connection.close();
+  }
+}
+
+/**
+ * Retries a start-up step a few times (1 + 2 + 3 + 4 s apart) before it fails the start. A Schedule is
+ * described through the server's own scheduler workflow, which a server that has just (re)started may
+ * not run yet.
+ */
+async function patiently<T>(step: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, attempt * 1000));
+    }
   }
 }
 
