@@ -42,6 +42,12 @@ const { values: args } = parseArgs({
     open: { type: 'string', default: '1000' },
     probes: { type: 'string', default: '50' },
     'open-timeout': { type: 'string' },
+    // The scale phase's starts per second (each waits for its first mail, at most 200 in flight): what
+    // the machine sustains, so that the backlog of first workflow tasks does not become the measure.
+    'open-rate': { type: 'string', default: '50' },
+    // The rate at which the N open deadlines fall due, whatever the start rate: each escalation's gate
+    // is chosen (one per timeout second) so that its deadline lands on this schedule.
+    'expiry-rate': { type: 'string', default: '50' },
     // SQLite's synchronous pragma for the dev server's file: full (SQLite's default) or normal.
     'sqlite-synchronous': { type: 'string', default: 'full' },
     // Writes V8 CPU profiles of the Escalator worker (main and workflow threads) into this directory.
@@ -66,9 +72,14 @@ const settings = {
   timeoutSeconds: Number(args.timeout),
   open: Number(args.open),
   probes: Number(args.probes),
-  // Long enough that every escalation is open, and the probes done, before the first of them expires.
-  openTimeoutSeconds: Number(args['open-timeout'] ?? Math.ceil(Number(args.open) / 25) + 60),
+  openRate: Number(args['open-rate']),
+  expiryRate: Number(args['expiry-rate']),
+  // From the scale phase's start to its first deadline: long enough that every escalation is open, and
+  // the probes done, before the first of them expires.
+  openTimeoutSeconds: Number(args['open-timeout'] ?? Math.ceil(Number(args.open) / Number(args['open-rate'])) + 90),
 };
+/** The scale phase's timeouts in whole seconds: escalation i is due `openTimeoutSeconds + i / expiryRate` after the phase began. */
+const scaleTimeouts = { min: 30, max: settings.openTimeoutSeconds + Math.ceil(settings.open / settings.expiryRate) + 1 };
 const synchronousArg = args['sqlite-synchronous'];
 if (synchronousArg !== 'full' && synchronousArg !== 'normal') throw new Error(`--sqlite-synchronous must be full or normal, got ${synchronousArg}`);
 const sqliteSynchronous: 'full' | 'normal' = synchronousArg;
@@ -98,12 +109,16 @@ gates:
     chain:
       - { reviewers: [alice], timeout: ${settings.timeoutSeconds}s }
     onExhausted: block
-  scale:
-    model: sequential
-    chain:
-      - { reviewers: [alice], timeout: ${settings.openTimeoutSeconds}s }
-    onExhausted: block
-`;
+${scaleGates()}`;
+}
+
+/** One gate per timeout second of the scale phase, so that each escalation's deadline can be put on the expiry schedule. */
+function scaleGates(): string {
+  const gates: string[] = [];
+  for (let seconds = scaleTimeouts.min; seconds <= scaleTimeouts.max; seconds++) {
+    gates.push(`  scale-${seconds}:\n    model: sequential\n    chain:\n      - { reviewers: [alice], timeout: ${seconds}s }\n    onExhausted: block\n`);
+  }
+  return gates.join('');
 }
 
 const isEntry =
@@ -220,10 +235,10 @@ async function main(): Promise<void> {
   const bareWorker = await startWorkerProcess({ TEMPORAL_ADDRESS: server.address, BENCH_TASK_QUEUE: bareTaskQueue }, join(benchDir, 'bare-worker.ts'));
   const workerSettings = startedLine(escalatorWorker);
   const workerPids = escalatorWorkers.map((worker) => worker.child.pid!);
-  // The workers' resident memory together: what the escalations cost, however many processes carry them.
-  const workersRss = async () => (await Promise.all(workerPids.map(rssOf))).reduce((sum, rss) => sum + rss, 0);
-  let rssMax = 0;
-  const rssSampler = setInterval(() => void workersRss().then((rss) => (rssMax = Math.max(rssMax, rss))), 250);
+  // Each worker's resident memory, sampled every 250 ms: the goal is per process (under 1 GiB each).
+  const workersRss = () => Promise.all(workerPids.map(rssOf));
+  let rssMax: number[] = workerPids.map(() => 0);
+  const rssSampler = setInterval(() => void workersRss().then((rss) => (rssMax = rss.map((value, i) => Math.max(rssMax[i] ?? 0, value)))), 250);
 
   const escalator = new EscalatorClient(client, taskQueue);
   const shim = buildShim({
@@ -364,28 +379,62 @@ async function main(): Promise<void> {
       }),
     ]);
 
-    // 5. Scale: many escalations open at once on one worker, all with a deadline shortly after the last one started.
-    progress(`5/5 scale: ${settings.open} escalations open at once, deadline ${settings.openTimeoutSeconds} s`);
+    // 5. Scale: many escalations open at once, started at --open-rate, their deadlines falling due at --expiry-rate.
+    progress(`5/5 scale: ${settings.open} escalations at ${settings.openRate}/s, deadlines due from ${settings.openTimeoutSeconds} s at ${settings.expiryRate}/s`);
     const rssBeforeScale = await workersRss();
-    rssMax = rssBeforeScale;
+    rssMax = [...rssBeforeScale];
     const started = performance.now();
-    const openIds = await inPool(settings.open, 50, async (i) => {
-      if (i > 0 && i % 1000 === 0) progress(`   ${i} started`);
-      return raise('scale');
-    });
+    const dueAt = (i: number): number => started + (settings.openTimeoutSeconds + i / settings.expiryRate) * 1000;
+    // The gate whose timeout puts escalation i's deadline on the expiry schedule (the deadline counts from the
+    // assignment, a few ms after the raise; rounding up keeps it on or just after its slot).
+    const scaleGate = (i: number): string => {
+      const seconds = Math.ceil((dueAt(i) - performance.now()) / 1000);
+      return `scale-${Math.min(scaleTimeouts.max, Math.max(scaleTimeouts.min, seconds))}`;
+    };
+    const startLag: number[] = [];
+    let offSchedule = 0;
+    const openCpu: Record<string, number> = {};
+    let openIds: string[] = [];
+    Object.assign(
+      openCpu,
+      await cpuDuring(pids, async () => {
+        openIds = await inPool(settings.open, 200, async (i) => {
+          await sleep(started + (i * 1000) / settings.openRate - performance.now());
+          startLag.push(performance.now() - (started + (i * 1000) / settings.openRate));
+          if (i > 0 && i % 1000 === 0) progress(`   ${i} started`);
+          const gate = scaleGate(i);
+          if (gate === `scale-${scaleTimeouts.min}`) offSchedule++;
+          const escalationId = await raise(gate);
+          // Open means asked: the first mail is out, so the next start does not pile onto a backlog.
+          await mail.firstMail(escalationId);
+          return escalationId;
+        });
+      }),
+    );
     const startSeconds = (performance.now() - started) / 1000;
     // The fidelity that matters: a deadline falling due while all of them stay open.
-    progress(`   all ${settings.open} started in ${startSeconds.toFixed(1)} s; ${settings.probes} probe escalations with a ${settings.timeoutSeconds} s deadline at ${settings.rate}/s`);
+    progress(`   all ${settings.open} open after ${startSeconds.toFixed(1)} s (start lag p99 ${summary(startLag).p99.toFixed(0)} ms); ${settings.probes} probe escalations with a ${settings.timeoutSeconds} s deadline at ${settings.rate}/s`);
+    const probeStart = performance.now();
     const probeLate = await inPool(settings.probes, settings.probes, async (i) => {
-      await sleep(started + startSeconds * 1000 + (i * 1000) / settings.rate - performance.now());
+      await sleep(probeStart + (i * 1000) / settings.rate - performance.now());
       return deadlineLateness(await escalator.outcome(await raise('deadline')));
     });
-    const rssWhileOpen = rssMax;
-    // Then every one of them expires, at about the rate they were started: a throughput test for timers.
-    progress(`   now waiting for the ${settings.open} deadlines, which fall due ${settings.openTimeoutSeconds} s after each start`);
-    const openLate = await inPool(openIds.length, 200, async (i) => deadlineLateness(await escalator.outcome(openIds[i]!)));
-    const scaleRssMax = rssMax;
+    const rssWhileOpen = [...rssMax];
+    // Then every one of them expires, on the schedule: a throughput test for timers and the workers.
+    progress(`   now waiting for the ${settings.open} deadlines, due from ${((dueAt(0) - performance.now()) / 1000).toFixed(0)} s from now at ${settings.expiryRate}/s`);
+    const expiryCpu: Record<string, number> = {};
+    let openLate: Array<number | undefined> = [];
+    Object.assign(
+      expiryCpu,
+      await cpuDuring(pids, async () => {
+        await sleep(dueAt(0) - performance.now() - 1000);
+        openLate = await inPool(openIds.length, 200, async (i) => deadlineLateness(await escalator.outcome(openIds[i]!)));
+      }),
+    );
+    const expirySeconds = (performance.now() - dueAt(0)) / 1000;
+    const scaleRssMax = [...rssMax];
 
+    const mib = (bytes: number): number => Math.round(bytes / 2 ** 20);
     const defined = (values: Array<number | undefined>): number[] => values.filter((v): v is number => v !== undefined);
     const results = {
       at: new Date().toISOString(),
@@ -404,11 +453,17 @@ async function main(): Promise<void> {
       scale: {
         open: settings.open,
         startSeconds,
-        rssBeforeMiB: rssBeforeScale / 2 ** 20,
-        rssWhileOpenMiB: rssWhileOpen / 2 ** 20,
-        rssMaxMiB: scaleRssMax / 2 ** 20,
+        startLagMs: summary(startLag),
+        // Escalations started too late for their slot on the expiry schedule (given the shortest timeout instead).
+        offSchedule,
+        rssBeforeMiB: rssBeforeScale.map(mib),
+        rssWhileOpenMiB: rssWhileOpen.map(mib),
+        rssMaxMiB: scaleRssMax.map(mib),
         probeDeadlineLatenessMs: summary(defined(probeLate)),
         expiryLatenessMs: summary(defined(openLate)),
+        // From the first deadline due to the last outcome read.
+        expirySeconds,
+        cpuSeconds: { open: openCpu, expiry: expiryCpu },
         missing: openLate.length - defined(openLate).length + probeLate.length - defined(probeLate).length,
       },
       mailsAccepted: mail.accepted,
@@ -433,11 +488,11 @@ function printTable(r: {
   machine: { cores: number; node: string };
   settings: typeof settings;
   worker: Record<string, unknown>;
-  throughput: { escalationsPerSecond: number; bareWorkflowsPerSecond: number; ratio: number };
+  throughput: { escalationsPerSecond: number; bareWorkflowsPerSecond: number; ratio: number; cpuSeconds: { escalations: Record<string, number> } };
   notifyLatencyMs: ReturnType<typeof summary>;
   decisionLatencyMs: { http: ReturnType<typeof summary>; direct: ReturnType<typeof summary> };
   timerLatenessMs: { escalationDeadline: ReturnType<typeof summary>; bareSleep: ReturnType<typeof summary> };
-  scale: { open: number; rssWhileOpenMiB: number; rssMaxMiB: number; probeDeadlineLatenessMs: ReturnType<typeof summary>; expiryLatenessMs: ReturnType<typeof summary> };
+  scale: { open: number; startSeconds: number; rssWhileOpenMiB: number[]; rssMaxMiB: number[]; probeDeadlineLatenessMs: ReturnType<typeof summary>; expiryLatenessMs: ReturnType<typeof summary>; expirySeconds: number; offSchedule: number; cpuSeconds: { open: Record<string, number>; expiry: Record<string, number> } };
 }): void {
   const ms = (value: number): string => `${value.toFixed(0)} ms`;
   const table = new Table({ head: ['measure', 'value', 'next to'], style: { head: [], border: [] } });
@@ -446,13 +501,26 @@ function printTable(r: {
     [`raised → first mail at ${r.settings.rate}/s, p50 / p99`, `${ms(r.notifyLatencyMs.p50)} / ${ms(r.notifyLatencyMs.p99)}`, `n=${r.notifyLatencyMs.n}`],
     ['HTTP decision → update accepted, p50 / p99', `${ms(r.decisionLatencyMs.http.p50)} / ${ms(r.decisionLatencyMs.http.p99)}`, `executeUpdate ${ms(r.decisionLatencyMs.direct.p50)} / ${ms(r.decisionLatencyMs.direct.p99)}`],
     ['deadline lateness, p99', ms(r.timerLatenessMs.escalationDeadline.p99), `bare sleep ${ms(r.timerLatenessMs.bareSleep.p99)}`],
-    [`scale: ${r.scale.open} open, worker RSS max`, `${r.scale.rssWhileOpenMiB.toFixed(0)} MiB`, `cache ${String(r.worker.maxCachedWorkflows)} workflows; ${r.scale.rssMaxMiB.toFixed(0)} MiB as they expire`],
+    [`scale: ${r.scale.open} open, RSS max per worker`, r.scale.rssWhileOpenMiB.map((m) => `${m} MiB`).join(', '), `cache ${String(r.worker.maxCachedWorkflows)} workflows; ${r.scale.rssMaxMiB.map((m) => `${m} MiB`).join(', ')} as they expire; opened in ${r.scale.startSeconds.toFixed(0)} s`],
     [`scale: deadline lateness p99 with ${r.scale.open} open`, ms(r.scale.probeDeadlineLatenessMs.p99), `p50 ${ms(r.scale.probeDeadlineLatenessMs.p50)}, n=${r.scale.probeDeadlineLatenessMs.n}`],
-    [`scale: all ${r.scale.open} expiring, lateness p99`, ms(r.scale.expiryLatenessMs.p99), `p50 ${ms(r.scale.expiryLatenessMs.p50)}`],
+    [`scale: ${r.scale.open} due at ${r.settings.expiryRate}/s, lateness p99`, ms(r.scale.expiryLatenessMs.p99), `p50 ${ms(r.scale.expiryLatenessMs.p50)}; last read ${r.scale.expirySeconds.toFixed(0)} s after the first was due; ${r.scale.offSchedule} off schedule`],
   );
   console.log(`Escalator benchmark (${topology}, ${workerCount} Escalator worker process(es)) — ${r.machine.cores} cores, Node ${r.machine.node}, settings ${JSON.stringify(r.settings)}`);
   console.log(`worker ${JSON.stringify(r.worker)}`);
   console.log(table.toString());
+  // Where the CPU went, per escalation: the split from which what more cores would give can be read.
+  const perEscalation = (seconds: number | undefined, count: number): string => (seconds === undefined ? '' : `${((seconds / count) * 1000).toFixed(1)} ms`);
+  const cpu = new Table({ head: ['CPU per escalation', 'whole escalation (throughput)', 'opening (raise → first mail)', 'expiring (deadline → blocked)'], style: { head: [], border: [] } });
+  const throughputCount = Math.ceil(r.settings.count / r.settings.rounds) * r.settings.rounds;
+  for (const name of Object.keys(r.throughput.cpuSeconds.escalations)) {
+    cpu.push([
+      name,
+      perEscalation(r.throughput.cpuSeconds.escalations[name], throughputCount),
+      perEscalation(r.scale.cpuSeconds.open[name], r.scale.open),
+      perEscalation(r.scale.cpuSeconds.expiry[name], r.scale.open),
+    ]);
+  }
+  console.log(cpu.toString());
 }
 
 main().then(
