@@ -1,5 +1,3 @@
-import type { DynamicPlan } from '../domain/escalation-plan.js';
-import type { GateFailure } from '../domain/gate-failure.js';
 import type { FailureSummary } from '../domain/engine/state.js';
 import type { Stage } from '../domain/sequential-chain.js';
 
@@ -43,16 +41,6 @@ export interface RollbackRequest {
   failure: FailureSummary;
 }
 
-/**
- * What the routing activity needs: the dynamic part of the plan, the failure and the moment. The
- * whole failure, changed files included, since ownership is computed from them: routing is a local
- * activity, whose input never enters history.
- */
-export interface RoutingRequest {
-  escalationId: string;
-  failure: GateFailure;
-  plan: Pick<DynamicPlan, 'gateKey' | 'candidates' | 'routeBy' | 'pick' | 'codeowners' | 'coldStart' | 'people' | 'facts'>;
-  at: string;
-}
+export type { RoutingRequest } from '../domain/routing.js';
 
 export type { RoutingDecision } from '../domain/engine/events.js';

@@ -3,7 +3,7 @@ import { isAuthor } from './escalation.js';
 import { ownership } from './codeowners.js';
 import type { RoutingDecision } from './engine/events.js';
 import type { CandidateFacts, DynamicPlan, Reviewer } from './escalation-plan.js';
-import type { Severity } from './gate-failure.js';
+import type { GateFailure, Severity } from './gate-failure.js';
 import type { RoutingFactor } from './policy.js';
 import { handWeightedModel, type RoutingModel } from './routing-model/model.js';
 
@@ -115,6 +115,18 @@ function scoreOf(person: string, inputs: RoutingInputs): RoutingScore {
   }
   const score = Object.values(factors).reduce((sum, f) => sum + f.value * f.weight, 0);
   return { person, score: Math.round(score * 1000) / 1000, factors };
+}
+
+/**
+ * What the routing activity is asked: the dynamic part of the plan, the failure and the moment. The
+ * whole failure, changed files included, since ownership is computed from them: routing is a local
+ * activity, whose input never enters history.
+ */
+export interface RoutingRequest {
+  escalationId: string;
+  failure: GateFailure;
+  plan: Pick<DynamicPlan, 'gateKey' | 'candidates' | 'routeBy' | 'pick' | 'codeowners' | 'coldStart' | 'people' | 'facts' | 'spreadLoad'>;
+  at: string;
 }
 
 /** What the routing step knows when a dynamic escalation starts: its plan, the failure and the outcome store's figures. */

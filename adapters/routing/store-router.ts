@@ -1,10 +1,9 @@
 import { ReviewMemory } from '../../domain/expertise/review-memory.js';
-import { routingDecision } from '../../domain/routing.js';
+import { type RoutingRequest, routingDecision } from '../../domain/routing.js';
 import { featuresOf } from '../../domain/routing-model/examples.js';
 import { handWeightedModel } from '../../domain/routing-model/model.js';
 import type { OutcomeStore } from '../outcome-store/store.js';
 import type { RoutingDecision } from '../../domain/engine/events.js';
-import type { RoutingRequest } from '../../activities/types.js';
 
 /** Decisions are re-read this far behind the newest one learned: one recorded late, with an earlier time, is still learned (once). */
 const LOOKBACK_MS = 10 * 60_000;
