@@ -10,6 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { searchAttributeRegistrations } from '../workflows/search-attributes.js';
 import { DEFAULT_HISTORY_SHARDS, TEMPORAL_DATABASES, TEMPORAL_SERVER_VERSION } from './temporal-server.js';
+import { TEMPORAL_UI_VERSION } from './temporal-ui.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const composeText = readFileSync(resolve(root, 'docker-compose.yml'), 'utf8');
@@ -55,6 +56,7 @@ if (unknown.length) problems.push(`temporal-setup registers search attributes no
 // cluster tests) are the same server: version, databases and default shard count agree.
 if (!composeText.includes(`image: temporalio/server:${TEMPORAL_SERVER_VERSION}`)) problems.push(`the temporal service's image is not temporalio/server:${TEMPORAL_SERVER_VERSION}, the version scripts/temporal-server.ts builds`);
 if (!composeText.includes(`image: temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}-`)) problems.push(`temporal-schema's admin-tools image is not of server ${TEMPORAL_SERVER_VERSION}`);
+if (!composeText.includes(`image: temporalio/ui:${TEMPORAL_UI_VERSION}`)) problems.push(`the temporal-ui service's image is not temporalio/ui:${TEMPORAL_UI_VERSION}, the version scripts/temporal-ui.ts builds`);
 for (const database of Object.values(TEMPORAL_DATABASES)) {
   if (!composeText.includes(`temporal-sql-tool --db ${database} update-schema`)) problems.push(`temporal-schema does not migrate the ${database} database`);
 }

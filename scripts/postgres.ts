@@ -13,11 +13,10 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { constants as fsConstants, rmSync } from 'node:fs';
 import { access, appendFile, chown, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import pg from 'pg';
-import { isMain } from './process-helpers.js';
+import { freePort, isMain } from './process-helpers.js';
 
 export interface RunningPostgres {
   /** `postgres://postgres@127.0.0.1:<port>/escalator_test` */
@@ -208,16 +207,6 @@ async function isExecutable(file: string): Promise<boolean> {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 
 async function main(): Promise<void> {

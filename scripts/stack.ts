@@ -5,8 +5,9 @@
  *
  * `npm start -- --production`: the production topology instead — a Temporal server cluster on
  * PostgreSQL (scripts/temporal-server.ts; the first run builds it, about 3 minutes), two workers on
- * one task queue, the outcome store on the same PostgreSQL, the mail catcher and the shim. No
- * Temporal UI, and PostgreSQL is a throwaway cluster: its data is deleted when the stack stops.
+ * one task queue, the outcome store on the same PostgreSQL, the mail catcher, the shim and the
+ * Temporal UI (scripts/temporal-ui.ts, built the same way). PostgreSQL keeps its data in
+ * .data/postgres, so escalations and outcomes survive a restart of the stack.
  *
  * Ctrl-C, or SIGTERM/SIGINT sent to `npm start` or to this process, stops everything and exits.
  * package.json runs this as `exec node --import tsx scripts/stack.ts`, for two reasons:
@@ -24,6 +25,7 @@ import { type ListenAddress, workerConfigFrom } from '../worker/config.js';
 import { startDevServer } from './dev-server.js';
 import { startMailCatcher } from './mail-catcher.js';
 import { startTemporalCluster } from './temporal-server.js';
+import { startTemporalUi } from './temporal-ui.js';
 import { createDashboardToken, dashboardLinkUrl } from '../domain/dashboard-links.js';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -134,7 +136,7 @@ async function main(): Promise<void> {
     const secondWorker = workerConfigFrom({ ...process.env, ...secondWorkerEnvironment });
     process.stdout.write(`
 Escalator is up${settings.production ? ' on a Temporal cluster on PostgreSQL, with two workers' : ''}. Look here:
-  Temporal UI    ${server.uiUrl ?? 'none on the cluster (npm start, without --production, has one)'}   (workflows, search attributes, histories)
+  Temporal UI    ${server.uiUrl ?? 'none: the UI server did not start (see above)'}   (workflows, search attributes, histories)
   HTTP shim      http://127.0.0.1:${settings.shimPort}   (curl http://127.0.0.1:${settings.shimPort}/healthz)
   Temporal gRPC  ${server.address}
   Metrics        ${metricsUrl(workerConfig.ESCALATOR_WORKER_HTTP_ADDRESS)} (Escalator), ${metricsUrl(workerConfig.ESCALATOR_SDK_METRICS_ADDRESS)} (SDK), http://127.0.0.1:${settings.shimPort}/metrics (shim)${
@@ -142,7 +144,7 @@ Escalator is up${settings.production ? ' on a Temporal cluster on PostgreSQL, wi
   }
   API docs       http://127.0.0.1:${settings.shimPort}/docs
   Mail           smtp://127.0.0.1:${settings.smtpPort}, saved under ${resolve(settings.dataDir, 'mail')}
-  Outcomes       ${'ESCALATOR_OUTCOMES_DATABASE_URL' in environment ? `${environment.ESCALATOR_OUTCOMES_DATABASE_URL} (PostgreSQL, throwaway)` : `${environment.ESCALATOR_OUTCOMES_FILE} (SQLite)`}
+  Outcomes       ${'ESCALATOR_OUTCOMES_DATABASE_URL' in environment ? `${environment.ESCALATOR_OUTCOMES_DATABASE_URL} (PostgreSQL, kept in ${resolve(settings.dataDir, 'postgres')})` : `${environment.ESCALATOR_OUTCOMES_FILE} (SQLite)`}
   Policy         ${resolve(root, workerConfig.ESCALATOR_POLICY_FILE)}
   Dev tokens     ${resolve(root, 'config/tokens.dev.yaml')}
   Dashboard      ${dashboardLinkUrl(`http://127.0.0.1:${settings.shimPort}`, await createDashboardToken(environment.ESCALATOR_ACTION_SECRET, 'link', { identity: 'ops', ttlSeconds: 24 * 3600 }))}
@@ -175,10 +177,15 @@ async function startCluster() {
     // Like the dev server's SQLite file: escalations, histories and outcomes survive a restart of the stack.
     postgresDataDir: resolve(settings.dataDir, 'postgres'),
   });
+  // The Temporal UI, built like the server; the stack still comes up without it, saying why.
+  const ui = await startTemporalUi({ temporalAddress: cluster.address, port: settings.uiPort, log: (line) => say('temporal', line) }).catch((error: unknown) => {
+    say('temporal', `no Temporal UI: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  });
   return {
     ...cluster,
-    uiUrl: undefined,
-    stop: () => cluster.stop().finally(() => serverLog.end()),
+    uiUrl: ui?.url,
+    stop: () => (ui?.stop() ?? Promise.resolve()).then(() => cluster.stop()).finally(() => serverLog.end()),
   };
 }
 

@@ -19,14 +19,14 @@
  *
  * Run directly (`tsx scripts/temporal-cli.ts`) it prints the absolute path of the binary on stdout (progress on stderr).
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { withBuildLock } from './build-lock.js';
-import { isMain, splitLines } from './process-helpers.js';
+import { goInstall } from './go-install.js';
+import { escalatorCacheDir, isMain } from './process-helpers.js';
 
 /** The one place the Temporal CLI version is pinned. */
 export const TEMPORAL_CLI_VERSION = '1.5.1';
@@ -48,9 +48,7 @@ export class TemporalCliUnavailableError extends Error {
 
 /** `${XDG_CACHE_HOME or ~/.cache}/escalator/temporal-cli/<version>` */
 export function temporalCliCacheDir(): string {
-  const xdg = process.env.XDG_CACHE_HOME;
-  const base = xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache');
-  return join(base, 'escalator', 'temporal-cli', TEMPORAL_CLI_VERSION);
+  return escalatorCacheDir('temporal-cli', TEMPORAL_CLI_VERSION);
 }
 
 /** Where `go install` puts the binary. */
@@ -112,7 +110,7 @@ export async function ensureTemporalCli(log: (msg: string) => void = defaultLog)
     // Someone else may have finished the build while we waited for the lock.
     const builtMeanwhile = await findCached();
     if (builtMeanwhile) return builtMeanwhile;
-    await goInstall(go, dir, log);
+    await goInstall({ go, gobin: dir, args: ['-ldflags', GO_LDFLAGS, GO_PACKAGE], what: `the Temporal CLI ${TEMPORAL_CLI_VERSION}`, coldTime: 'several minutes', log });
     const bin = cachedTemporalCliPath();
     const version = await cliVersion(bin);
     if (version === undefined) throw new Error(`go install finished but ${bin} does not run`);
@@ -129,55 +127,6 @@ async function findCached(): Promise<string | undefined> {
     if (version?.includes(TEMPORAL_CLI_VERSION)) return bin;
   }
   return undefined;
-}
-
-async function goInstall(go: string, gobin: string, log: (msg: string) => void): Promise<void> {
-  const args = ['install', '-v', '-ldflags', GO_LDFLAGS, GO_PACKAGE];
-  log(`building Temporal CLI ${TEMPORAL_CLI_VERSION} with Go (several minutes on a cold cache)`);
-  log(`GOBIN=${gobin} ${go} ${args.map((a) => (a.includes(' ') ? JSON.stringify(a) : a)).join(' ')}`);
-  const started = Date.now();
-  const child = spawn(go, args, {
-    cwd: gobin, // outside any Go module/workspace of the caller
-    env: { ...process.env, GOBIN: gobin },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-
-  // `go install -v` prints one line per compiled package (~1000 here): summarize those, pass the rest through.
-  const tail: string[] = [];
-  let compiled = 0;
-  let lastPackage = '';
-  const onLine = (line: string): void => {
-    if (!line.trim()) return;
-    tail.push(line);
-    if (tail.length > 40) tail.shift();
-    if (/^[\w.-]+(\/[\w.@~+-]+)*$/.test(line)) {
-      compiled++;
-      lastPackage = line;
-    } else {
-      log(line);
-    }
-  };
-  splitLines(child.stdout, onLine);
-  splitLines(child.stderr, onLine);
-  const progress = setInterval(() => {
-    log(`… ${formatDuration(Date.now() - started)} elapsed, ${compiled} packages compiled${lastPackage ? ` (${lastPackage})` : ''}`);
-  }, 15_000);
-
-  try {
-    const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res, rej) => {
-      child.once('error', rej);
-      child.once('close', (c, s) => res({ code: c, signal: s }));
-    });
-    if (code !== 0) {
-      throw new Error(
-        `go install ${GO_PACKAGE} failed (${signal ? `signal ${signal}` : `exit code ${code}`}) after ` +
-          `${formatDuration(Date.now() - started)}:\n${tail.join('\n')}`,
-      );
-    }
-  } finally {
-    clearInterval(progress);
-  }
-  log(`built Temporal CLI ${TEMPORAL_CLI_VERSION} in ${formatDuration(Date.now() - started)} (${compiled} packages compiled)`);
 }
 
 // --- helpers ------------------------------------------------------------------------------------------------------
@@ -211,10 +160,6 @@ async function cliVersion(bin: string): Promise<string | undefined> {
 }
 
 
-function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-}
 
 
 

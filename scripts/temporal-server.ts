@@ -21,14 +21,15 @@ import { constants as fsConstants, rmSync } from 'node:fs';
 import { access, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, Socket } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { searchAttributeRegistrations } from '../workflows/search-attributes.js';
 import { withBuildLock } from './build-lock.js';
+import { goInstall } from './go-install.js';
 import { startPostgres } from './postgres.js';
-import { isMain, sleep, splitLines } from './process-helpers.js';
+import { escalatorCacheDir, isMain, sleep, splitLines } from './process-helpers.js';
 
 /** The one place the Temporal server version is pinned (docker-compose.yml runs the same). */
 export const TEMPORAL_SERVER_VERSION = '1.29.1';
@@ -185,9 +186,7 @@ export interface TemporalServerBinaries {
 
 /** `${XDG_CACHE_HOME or ~/.cache}/escalator/temporal-server/<version>` */
 export function temporalServerCacheDir(): string {
-  const xdg = process.env.XDG_CACHE_HOME;
-  const base = xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache');
-  return join(base, 'escalator', 'temporal-server', TEMPORAL_SERVER_VERSION);
+  return escalatorCacheDir('temporal-server', TEMPORAL_SERVER_VERSION);
 }
 
 /** The cached server and schema tool, built with `go install` first when either is missing or does not run. */
@@ -199,7 +198,7 @@ export async function ensureTemporalServer(log: (message: string) => void = defa
   await withBuildLock(join(dir, '.build.lock'), 'the Temporal server', log, async () => {
     // Another process may have finished the build while we waited for the lock.
     if (await binariesRun(binaries)) return;
-    await goInstall(dir, log);
+    await goInstall({ gobin: dir, args: PACKAGES, what: `the Temporal server ${TEMPORAL_SERVER_VERSION} and its schema tool`, coldTime: 'about 3 minutes', log });
     if (!(await binariesRun(binaries))) throw new Error(`go install finished, but ${binaries.server} or ${binaries.sql} does not run`);
   });
   return binaries;
@@ -219,40 +218,6 @@ async function versionOf(bin: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
-}
-
-async function goInstall(gobin: string, log: (message: string) => void): Promise<void> {
-  const args = ['install', '-v', ...PACKAGES];
-  log(`building Temporal server ${TEMPORAL_SERVER_VERSION} and its schema tool with Go (about 3 minutes on a cold cache)`);
-  log(`GOBIN=${gobin} go ${args.join(' ')}`);
-  const started = Date.now();
-  const child = spawn('go', args, { cwd: gobin, env: { ...process.env, GOBIN: gobin }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const tail: string[] = [];
-  let compiled = 0;
-  const onLine = (line: string): void => {
-    if (!line.trim()) return;
-    tail.push(line);
-    if (tail.length > 40) tail.shift();
-    // `go install -v` prints one line per compiled package: count those, pass the rest (downloads, errors) through.
-    if (/^[\w.-]+(\/[\w.@~+-]+)*$/.test(line)) compiled++;
-    else log(line);
-  };
-  splitLines(child.stdout, onLine);
-  splitLines(child.stderr, onLine);
-  const progress = setInterval(() => log(`… ${seconds(Date.now() - started)} elapsed, ${compiled} packages compiled`), 15_000);
-  try {
-    const code = await new Promise<number | null>((resolve, reject) =>
-      child
-        .once('error', (error: NodeJS.ErrnoException) =>
-          reject(error.code === 'ENOENT' ? new Error(`Temporal server ${TEMPORAL_SERVER_VERSION} is not in ${gobin}, and \`go\` is not on PATH to build it: install Go`) : error),
-        )
-        .once('close', resolve),
-    );
-    if (code !== 0) throw new Error(`go install failed (exit code ${code}) after ${seconds(Date.now() - started)}:\n${tail.join('\n')}`);
-  } finally {
-    clearInterval(progress);
-  }
-  log(`built in ${seconds(Date.now() - started)} (${compiled} packages compiled) into ${gobin}`);
 }
 
 // --- databases ---------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EscalationView } from '../domain/escalation.js';
 import { startTemporalCluster, type TemporalCluster } from '../scripts/temporal-server.js';
+import { startTemporalUi } from '../scripts/temporal-ui.js';
 import { startClusterEscalator, type ClusterEscalator } from './helpers/cluster-env.js';
 import { gateFailure } from './helpers/gate-failure.js';
 
@@ -150,6 +151,30 @@ describe('Escalator on a Temporal cluster on PostgreSQL', () => {
     await expectQueryFinds('EscalationState = "waiting" AND Severity = "high"', ours, [high]);
     await expectQueryFinds('AwaitedReviewers = "alice"', ours, [low]);
     await expectQueryFinds('AwaitedReviewers = "bob"', ours, [high]);
+  });
+
+  it('shows a waiting escalation in the Temporal UI built for the cluster, found by its search attributes', async () => {
+    const ui = await startTemporalUi({ temporalAddress: cluster.address, log: keep, output: keep });
+    try {
+      const page = await fetch(`${ui.url}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toMatch(/<html/i);
+      const { escalationId } = await env.escalator.raise(failureOf('release', { severity: 'high' }));
+      await waitingOn(escalationId, ['alice']);
+      // The UI's own API (what its workflow list calls): the server's visibility on PostgreSQL, through the UI server.
+      const query = `WorkflowId = "${escalationId}" AND EscalationState = "waiting" AND AwaitedReviewers = "alice"`;
+      await vi.waitFor(
+        async () => {
+          const response = await fetch(`${ui.url}/api/v1/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
+          expect(response.status).toBe(200);
+          const body = (await response.json()) as { executions?: Array<{ execution: { workflowId: string } }> };
+          expect(body.executions?.map((e) => e.execution.workflowId)).toEqual([escalationId]);
+        },
+        { timeout: 15_000, interval: 250 },
+      );
+    } finally {
+      await ui.stop();
+    }
   });
 
   it('finishes an escalation on the other worker when the worker running it is SIGKILLed', async () => {
