@@ -87,7 +87,8 @@ describe('placing a policy’s clock windows around the moment a test starts', (
         expect(onCallAt(rotation, now).person).toBe(member);
         expect(onCallAt(rotation, new Date(now.getTime() + 10 * 60 * MINUTE)).person).toBe(member);
       }),
-      { numRuns: 50 },
+      // The instant CI found: midnight in Berlin on the night the clocks went forward, when 24 hours back is two dates back.
+      { numRuns: 50, examples: [[new Date('2027-03-28T22:00:00.000Z'), 'alice']] },
     );
   });
 });

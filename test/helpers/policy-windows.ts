@@ -62,9 +62,11 @@ export function placeWindows(yaml: string, now: Date, placement: WindowPlacement
     if (text(rotation.get('handoff')) === 'daily') {
       // Hand-offs twelve hours from now; the shift under way began at the last one, `turn` days after start.
       const handoff = clock(zone, now.getTime() + 12 * HOUR_MS);
-      const lastHandoffDay = handoff > clock(zone, now.getTime()) ? now.getTime() - DAY_MS : now.getTime();
+      // Yesterday on the calendar, not 24 hours ago: across a daylight-saving switch those are different dates.
+      const today = date(zone, now.getTime());
+      const lastHandoffDate = handoff > clock(zone, now.getTime()) ? daysBefore(today, 1) : today;
       rotation.set('handoffTime', handoff);
-      rotation.set('start', daysBefore(date(zone, lastHandoffDay), turn));
+      rotation.set('start', daysBefore(lastHandoffDate, turn));
     } else {
       // Weekly, handed off three days ago and again four days from now.
       const start = now.getTime() - 3 * DAY_MS;
