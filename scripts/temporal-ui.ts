@@ -7,7 +7,7 @@
  * Go's module cache already, since the Temporal CLI embeds the same version), writes its configuration into a temp dir, starts
  * it on a loopback port and waits for `/healthz`.
  *
- * Run directly (`tsx scripts/temporal-ui.ts --build`) it only builds, and prints the binary's path.
+ * Run directly (`tsx scripts/temporal-ui.ts`) it only builds, and prints the binary's path (.ci/run does this).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { constants as fsConstants, rmSync } from 'node:fs';
