@@ -23,6 +23,7 @@ import { acknowledgeUpdate, breakGlassUpdate, decideUpdate, gateRecoveredSignal,
 import { ChangeAuthor, EscalationDepth, EscalationState, Gate, Repository, Service, Severity } from '../workflows/search-attributes.js';
 import { DecisionRefusedError, EscalationNotFoundError, InvalidInputError } from './errors.js';
 import { type OutcomeWait, type OutcomeWaitOptions, waitForOutcome } from './outcome-wait.js';
+import { UpdatesInFlight } from './updates-in-flight.js';
 
 /** A side effect being retried: the activity, which attempt comes next, and why the last one failed. */
 export interface RetryingAction {
@@ -44,10 +45,16 @@ export interface RaiseResult {
  * Every input is validated here; reviewer identities must come from the caller's credential.
  */
 export class EscalatorClient {
+  private readonly inFlight: UpdatesInFlight;
+
+  /** `updatesInFlightPerEscalation`: decisions and other updates this client sends to one escalation at once (default 8; the rest wait in line). */
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
-  ) {}
+    options: { updatesInFlightPerEscalation?: number } = {},
+  ) {
+    this.inFlight = new UpdatesInFlight(options.updatesInFlightPerEscalation);
+  }
 
   /**
    * Starts the escalation for a gate failure, or attaches to the one its idempotency key already
@@ -200,7 +207,7 @@ export class EscalatorClient {
 
   private async update(escalationId: string, send: () => Promise<UpdateAnswer>): Promise<Receipt> {
     try {
-      const answer = await retryRejectedTask(send);
+      const answer = await this.inFlight.run(escalationId, () => retryRejectedTask(send));
       return 'timeline' in answer ? receiptOfView(answer) : answer;
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && isRefusalCode(error.cause.type)) {

@@ -179,8 +179,9 @@ describe('decisions racing each other and the clock', () => {
     expect(acceptedUpdateIds(history).sort()).toEqual(accepted.map((a) => a.updateId).sort());
     expect(completedUpdates(history).filter((u) => u.outcome?.success)).toHaveLength(accepted.length);
     expect(completedUpdates(history)).toHaveLength(accepted.length);
-    // A hundred updates queue at the server and are retried under its back-pressure: on 2 loaded cores
-    // that has taken over a minute; the figures above, not the time, are what this test is about.
+    // The client keeps 8 of them in flight at the workflow and queues the rest (client/updates-in-flight.ts):
+    // sent all at once they met the server's limit of 10 and took minutes; the figures above, not the
+    // time, are what this test is about.
   }, 180_000);
 
   it('takes exactly one of an approval and a rejection sent at the same instant, ten times over', async () => {
