@@ -1,4 +1,5 @@
 import { SMTPServer } from 'smtp-server';
+import { tolerateSenderResets } from '../scripts/smtp-peer-errors.js';
 
 /**
  * An SMTP server on loopback that keeps only when the first message of each escalation was
@@ -40,6 +41,7 @@ export async function startMailClock(): Promise<MailClock> {
       });
     },
   });
+  tolerateSenderResets(server, (error) => process.stderr.write(`mail clock: ${error.message}\n`));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as { port: number };
   return {

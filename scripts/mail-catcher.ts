@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { tolerateSenderResets } from './smtp-peer-errors.js';
 
 /**
  * A loopback SMTP server for the local stack: every message is saved as an .eml file and announced
@@ -31,7 +32,11 @@ export async function startMailCatcher(options: { port: number; dir: string; ann
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, '127.0.0.1', () => resolve());
+    server.listen(options.port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
+  tolerateSenderResets(server, (error) => options.announce(`mail catcher: ${error.message}`));
   return { close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }

@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import Fastify from 'fastify';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { tolerateSenderResets } from '../scripts/smtp-peer-errors.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EscalatorClient } from '../client/escalator-client.js';
 import { createShimMetrics, shimMetricsPlugin } from '../client/shim/metrics.js';
@@ -419,6 +420,7 @@ async function startRefusingSmtp(refused: string): Promise<RefusingSmtp> {
         .catch(callback);
     },
   });
+  tolerateSenderResets(server, (error) => console.error('refusing smtp:', error));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as { port: number };
   return {

@@ -1,5 +1,6 @@
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { tolerateSenderResets } from '../../scripts/smtp-peer-errors.js';
 
 export interface ReceivedMail {
   envelopeTo: string[];
@@ -55,6 +56,7 @@ export async function startSmtpSink(options: { refuseFirst?: number; holdFirst?:
         .catch(callback);
     },
   });
+  tolerateSenderResets(server, (error) => console.error('smtp sink:', error));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as { port: number };
   return {
