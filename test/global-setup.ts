@@ -7,6 +7,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { startDevServer } from '../scripts/dev-server.js';
 import { startPostgres } from '../scripts/postgres.js';
+import { freePort } from '../scripts/process-helpers.js';
 import { workflowsPath } from '../worker/create-worker.js';
 
 declare module 'vitest' {
@@ -48,18 +49,6 @@ async function installChromium(): Promise<void> {
   const script = fileURLToPath(new URL('../scripts/apt-install.sh', import.meta.url));
   const code = await new Promise<number | null>((resolve, reject) => spawn('bash', [script, 'chromium', 'chromium'], { stdio: 'inherit' }).once('error', reject).once('close', resolve));
   if (code !== 0) throw new Error(`scripts/apt-install.sh chromium chromium exited with ${code}`);
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const quietLogger = {
