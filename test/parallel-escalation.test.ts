@@ -181,23 +181,25 @@ describe('quiet hours ending', () => {
 
   beforeAll(async () => {
     // Quiet hours on the policy's clock (Europe/Berlin) from a minute ago to the next minute at least
-    // 5 s away: the test waits at most about a minute for them to end.
+    // 30 s away, so that starting the worker on loaded cores cannot reach their end before the failure
+    // is raised: the test waits at most about a minute and a half for them to end.
     const now = Date.now();
-    quietEnds = Math.ceil((now + 5_000) / 60_000) * 60_000;
+    quietEnds = Math.ceil((now + 30_000) / 60_000) * 60_000;
     const clock = (t: number) => new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(t);
     env = await startEscalator(parallelPolicy({ quiet: { from: clock(now - 60_000), to: clock(quietEnds) } }));
   });
   afterAll(async () => env?.close());
 
   it('emails the reviewers held back once quiet hours end, if they are still awaited', async () => {
+    expect(Date.now(), 'raised while quiet hours still hold').toBeLessThan(quietEnds - 5_000);
     const { escalationId } = await env.escalator.raise(gateFailure({ gate: { name: 'performance', kind: 'performance' } }));
     const [first] = await env.smtp.waitFor((m) => m.mail.headers.get('x-escalation-id') === escalationId);
     expect(first!.envelopeTo).toEqual(['ann@example.com']);
     await env.escalator.decide(escalationId, { reviewer: 'carol', decision: 'approve', channel: 'client' });
-    const later = await env.smtp.waitFor((m) => m.mail.headers.get('x-escalation-id') === escalationId, 3, 90_000);
+    const later = await env.smtp.waitFor((m) => m.mail.headers.get('x-escalation-id') === escalationId, 3, 120_000);
     expect(Date.now()).toBeGreaterThanOrEqual(quietEnds);
     // carol voted during quiet hours, so only alice and bob are still awaited and emailed.
     expect(later.slice(1).flatMap((m) => m.envelopeTo).sort()).toEqual(['alice@example.com', 'bob@example.com']);
     await env.escalator.withdraw(escalationId, { by: 'ci', reason: 'done' });
-  }, 120_000);
+  }, 150_000);
 });
